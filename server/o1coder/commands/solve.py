@@ -1,0 +1,99 @@
+"""`o1coder solve [FILE|-]`: pseudocode-first search on one problem."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from o1coder.commands.common import StatusLine, add_search_flags, fail, settings_from_args
+from o1coder.config import SettingsError
+from o1coder.engine.engine import Engine
+from o1coder.engine.problem import Problem, ProblemError
+from o1coder.engine.types import SolveResult
+from o1coder.models.pool import RoleError
+from o1coder.sandbox import isolation_summary
+
+MAX_INPUT_BYTES = 20_000
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "solve",
+        help="solve one problem: a Python signature + docstring, or a task description",
+        description="Reads a function signature with its docstring (or a plain task description), "
+        "plans it in pseudocode, searches, and verifies candidates against generated tests.",
+    )
+    p.add_argument("file", nargs="?", default="-", help="problem file, or - for standard input")
+    add_search_flags(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+    p.set_defaults(func=run)
+
+
+def read_problem_text(source: str) -> str:
+    if source == "-":
+        data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        name = "standard input"
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise ProblemError(f"{source}: no such file")
+        with path.open("rb") as fh:
+            data = fh.read(MAX_INPUT_BYTES + 1)
+        name = source
+    if len(data) > MAX_INPUT_BYTES:
+        raise ProblemError(f"{name} is larger than {MAX_INPUT_BYTES} bytes; give one function or task")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProblemError(f"{name} is not UTF-8 text") from exc
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        problem = Problem.from_source(read_problem_text(args.file))
+        settings = settings_from_args(args)
+    except (ProblemError, SettingsError) as exc:
+        return fail(str(exc))
+    status = StatusLine(enabled=not args.quiet)
+    engine = Engine(settings)
+    try:
+        result = engine.solve(problem, progress=status)
+    except RoleError as exc:
+        status.done()
+        return fail(str(exc))
+    status.done()
+    if args.json:
+        out = result.to_json()
+        out["isolation"] = isolation_summary()
+        print(json.dumps(out, indent=2))
+    else:
+        print(render(result))
+    return 0
+
+
+def render(result: SolveResult) -> str:
+    s = result.stats
+    lines = ["# Pseudocode", result.pseudocode.strip() or "(none)", "", "# Code", result.code.rstrip(), ""]
+    lines.append(f"# Tests ({len(result.tests)})")
+    report = result.test_results
+    outcomes = {o.name: o for o in report.outcomes} if report else {}
+    for test in result.tests:
+        o = outcomes.get(test.name)
+        mark = o.status.value if o else "not run"
+        first = test.source.strip().splitlines()[0] if test.source.strip() else ""
+        lines.append(f"  [{mark:>7}] {first}" + (f"  -- {o.message}" if o and o.message and not o.passed else ""))
+    if report:
+        lines.append(f"  {report.passed}/{report.total} passed; compiled: {report.compiled}; isolation: {report.isolation}")
+    lines += [
+        "",
+        "# Search",
+        f"  strategy {s.strategy}, prompts {s.prompt_version}, stopped by {s.stopped_by or '-'}",
+        f"  nodes {s.nodes}, tokens generated {s.tokens_generated}, prompt tokens evaluated "
+        f"{s.prompt_tokens_evaluated}, unique tree tokens {s.unique_tree_tokens} "
+        f"(re-evaluation {s.reevaluation_ratio:.2f}x)",
+        f"  {s.wall_seconds:.1f} s wall, {s.tokens_per_second:.1f} tokens/s, value {result.value:.2f}",
+    ]
+    return "\n".join(lines)

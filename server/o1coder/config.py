@@ -1,0 +1,176 @@
+"""User-facing configuration, shared by the CLI and the language server.
+
+One nested set of dataclasses with defaults. The language server receives them as
+`initializationOptions` / `workspace/didChangeConfiguration` (section `o1coder`) with
+camelCase keys; `Settings.from_dict` accepts camelCase or snake_case and raises
+`SettingsError` naming the offending setting (dotted camelCase path) on a bad value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_MODEL = "qwen2.5-coder-0.5b"
+STRATEGIES = ("mcts", "best-of-n", "greedy", "pseudocode")
+
+
+class SettingsError(ValueError):
+    """A setting has a bad value. `setting` is its dotted camelCase name."""
+
+    def __init__(self, setting: str, message: str):
+        super().__init__(f"o1coder.{setting}: {message}")
+        self.setting = setting
+
+
+@dataclass
+class ModelSettings:
+    """Which model serves each role: a catalog name (see `o1coder models list`) or a GGUF path.
+
+    Roles naming the same model share one loaded copy.
+    """
+
+    policy: str = DEFAULT_MODEL
+    prm: str = DEFAULT_MODEL
+    tcg: str = DEFAULT_MODEL
+    threads: int = 2
+    context_size: int = 8192
+    parallel_sequences: int = 16  # KV sequences in one context (siblings decoded together)
+
+
+@dataclass
+class SearchSettings:
+    strategy: str = "mcts"
+    budget_tokens: int = 3000  # generated tokens, all roles included
+    budget_nodes: int = 40
+    budget_seconds: float = 300.0
+    branching: int = 3  # b: children per expansion
+    temperature: float = 0.8
+    top_k: int = 40
+    top_p: float = 0.95
+    max_step_tokens: int = 200  # a pseudocode step
+    max_code_tokens: int = 400  # the code step
+    max_refine_steps: int = 2  # A2 steps before code is forced
+    exploration: float = 0.5  # c in UCB
+    unvisited_bonus: float = 0.9  # finite UCB score bonus for an unvisited child
+    rollout_alpha: float = 0.5  # V <- (1-a) V + a v_max
+    rollout_steps: int = 2
+    value_threshold: float = 0.9
+    compile_weight: float = 0.1  # alpha in reward = a*compile + (1-a)*pass_rate
+    num_tests: int = 6  # generated tests wanted
+    seed: int = 0
+
+
+@dataclass
+class SandboxSettings:
+    timeout_seconds: float = 5.0  # wall clock, per test
+    cpu_seconds: int = 5
+    memory_mb: int = 1024
+    max_output_bytes: int = 65536
+
+
+@dataclass
+class EditorSettings:
+    keep_pseudocode_comments: bool = True
+    completion_budget_tokens: int = 200  # inline completion: a small budget, back in seconds
+
+
+@dataclass
+class Settings:
+    models: ModelSettings = field(default_factory=ModelSettings)
+    search: SearchSettings = field(default_factory=SearchSettings)
+    sandbox: SandboxSettings = field(default_factory=SandboxSettings)
+    editor: EditorSettings = field(default_factory=EditorSettings)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None, base: Settings | None = None) -> Settings:
+        """Settings from a (possibly partial) camelCase dict layered over `base` (or defaults)."""
+        settings = dataclasses.replace(base) if base is not None else cls()
+        result = _merge(settings, data or {}, prefix="")
+        _validate(result)
+        return result
+
+    def to_dict(self) -> dict[str, Any]:
+        """camelCase dict, the shape editors send."""
+        return _to_camel(dataclasses.asdict(self))
+
+
+def snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _to_camel(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {camel(k): _to_camel(v) for k, v in value.items()}
+    return value
+
+
+def _merge(obj: Any, data: dict[str, Any], prefix: str) -> Any:
+    if not isinstance(data, dict):
+        raise SettingsError(prefix.rstrip(".") or "(root)", f"expected an object, got {data!r}")
+    fields = {f.name: f for f in dataclasses.fields(obj)}
+    changes: dict[str, Any] = {}
+    for key, value in data.items():
+        name = snake(key)
+        path = prefix + camel(name)
+        if name not in fields:
+            raise SettingsError(path, "unknown setting")
+        current = getattr(obj, name)
+        if dataclasses.is_dataclass(current):
+            changes[name] = _merge(dataclasses.replace(current), value, path + ".")
+        else:
+            changes[name] = _coerce(path, value, type(current))
+    return dataclasses.replace(obj, **changes)
+
+
+def _coerce(path: str, value: Any, kind: type) -> Any:
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+    elif kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif kind is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    elif kind is str:
+        if isinstance(value, str):
+            return value
+    raise SettingsError(path, f"expected {kind.__name__}, got {value!r}")
+
+
+def _check(ok: bool, path: str, message: str) -> None:
+    if not ok:
+        raise SettingsError(path, message)
+
+
+def _validate(s: Settings) -> None:
+    m, q, b = s.models, s.search, s.sandbox
+    for role in ("policy", "prm", "tcg"):
+        _check(bool(getattr(m, role).strip()), f"models.{role}", "must name a catalog model or a .gguf path")
+    _check(1 <= m.threads <= 256, "models.threads", "must be between 1 and 256")
+    _check(512 <= m.context_size <= 131072, "models.contextSize", "must be between 512 and 131072")
+    _check(1 <= m.parallel_sequences <= 64, "models.parallelSequences", "must be between 1 and 64")
+    _check(q.strategy in STRATEGIES, "search.strategy", f"must be one of {', '.join(STRATEGIES)}")
+    _check(q.budget_tokens >= 16, "search.budgetTokens", "must be at least 16")
+    _check(q.budget_nodes >= 1, "search.budgetNodes", "must be at least 1")
+    _check(q.budget_seconds > 0, "search.budgetSeconds", "must be positive")
+    _check(1 <= q.branching <= 16, "search.branching", "must be between 1 and 16")
+    _check(0.0 <= q.temperature <= 2.0, "search.temperature", "must be between 0 and 2")
+    _check(0.0 < q.top_p <= 1.0, "search.topP", "must be in (0, 1]")
+    _check(q.top_k >= 0, "search.topK", "must be >= 0")
+    _check(0.0 <= q.rollout_alpha <= 1.0, "search.rolloutAlpha", "must be between 0 and 1")
+    _check(0.0 <= q.compile_weight <= 1.0, "search.compileWeight", "must be between 0 and 1")
+    _check(0.0 < q.value_threshold <= 1.0, "search.valueThreshold", "must be in (0, 1]")
+    _check(q.num_tests >= 1, "search.numTests", "must be at least 1")
+    _check(b.timeout_seconds > 0, "sandbox.timeoutSeconds", "must be positive")
+    _check(b.cpu_seconds >= 1, "sandbox.cpuSeconds", "must be at least 1")
+    _check(b.memory_mb >= 64, "sandbox.memoryMb", "must be at least 64")
+    _check(b.max_output_bytes >= 1024, "sandbox.maxOutputBytes", "must be at least 1024")

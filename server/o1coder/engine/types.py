@@ -1,0 +1,129 @@
+"""Results, progress and cancellation: what the engine hands to the CLI, the server and training."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from o1coder.sandbox.types import TestCase, VerificationReport
+
+# Pseudocode-first actions (O1-CODER section 3.2.1).
+STRUCTURE = "structure"  # A1: define the algorithm's structure in pseudocode
+REFINE = "refine"  # A2: refine the pseudocode
+CODE = "code"  # A3: generate code from the pseudocode
+ACTIONS = (STRUCTURE, REFINE, CODE)
+
+
+class Cancelled(Exception):
+    """Raised inside the engine when its CancelToken is set; nothing partial is returned."""
+
+
+class CancelToken:
+    """Set from any thread; the engine polls it between decode steps (every token)."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        if self._event.is_set():
+            raise Cancelled()
+
+
+@dataclass
+class Step:
+    action: str  # one of ACTIONS
+    text: str  # the step's content, without the engine's step header
+
+
+@dataclass
+class ProgressEvent:
+    phase: str  # "load", "tests", "plan", "search", "verify", "done"
+    nodes: int = 0
+    best_value: float = 0.0
+    tests_passing: int = 0
+    tests_total: int = 0
+    tokens_generated: int = 0
+    message: str = ""
+
+    def line(self) -> str:
+        """One human line, for a terminal status line or an editor progress report."""
+        parts = [self.phase]
+        if self.nodes:
+            parts.append(f"nodes {self.nodes}")
+        if self.best_value:
+            parts.append(f"best {self.best_value:.2f}")
+        if self.tests_total:
+            parts.append(f"tests {self.tests_passing}/{self.tests_total}")
+        if self.tokens_generated:
+            parts.append(f"{self.tokens_generated} tok")
+        if self.message:
+            parts.append(self.message)
+        return " | ".join(parts)
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+@dataclass
+class SearchStats:
+    strategy: str
+    prompt_version: str
+    nodes: int = 0
+    tokens_generated: int = 0
+    prompt_tokens_evaluated: int = 0
+    unique_tree_tokens: int = 0
+    judgements: int = 0
+    wall_seconds: float = 0.0
+    tokens_per_second: float = 0.0
+    stopped_by: str = ""  # "threshold", "tokens", "nodes", "seconds", "exhausted", "done"
+
+    @property
+    def reevaluation_ratio(self) -> float:
+        """(prompt evaluated + generated) / unique tree tokens; 1.0 means nothing evaluated twice."""
+        done = self.prompt_tokens_evaluated + self.tokens_generated
+        return done / self.unique_tree_tokens if self.unique_tree_tokens else 0.0
+
+
+@dataclass
+class SolveResult:
+    code: str
+    pseudocode: str  # the plan the code was generated from (steps joined)
+    steps: list[Step]
+    tests: list[TestCase]
+    test_results: VerificationReport | None
+    stats: SearchStats
+    value: float = 0.0  # verified reward of the answer
+    tree: Any = None  # the search tree (engine.mcts.Node) when the strategy builds one
+
+    def to_json(self) -> dict[str, Any]:
+        """The `o1coder solve --json` object: code, pseudocode, tests, test_results, stats."""
+        stats = asdict(self.stats)
+        stats["reevaluation_ratio"] = self.stats.reevaluation_ratio
+        return {
+            "code": self.code,
+            "pseudocode": self.pseudocode,
+            "steps": [asdict(s) for s in self.steps],
+            "tests": [t.source for t in self.tests],
+            "test_results": self.test_results.to_dict() if self.test_results else None,
+            "value": self.value,
+            "stats": stats,
+        }
+
+
+@dataclass
+class Budget:
+    """What a run may spend; the first exhausted stops it. Counted over every role's generation."""
+
+    tokens: int = 3000
+    nodes: int = 40
+    seconds: float = 300.0
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""Benchmark datasets and pass@1 evaluation against their own tests."""

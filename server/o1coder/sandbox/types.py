@@ -1,0 +1,64 @@
+"""Data types of sandboxed verification (shared by the engine, CLI, server and training)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+
+
+class TestStatus(str, Enum):
+    PASSED = "passed"
+    FAILED = "failed"  # an assertion failed
+    ERROR = "error"  # any other exception, or the candidate code did not load
+    TIMEOUT = "timeout"
+
+
+@dataclass(frozen=True)
+class TestCase:
+    """One test: `source` is either one `assert ...` statement or a whole `def test_*(): ...`."""
+
+    name: str
+    source: str
+
+
+@dataclass
+class TestOutcome:
+    name: str
+    status: TestStatus
+    message: str = ""  # short: the assertion or exception text
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.status is TestStatus.PASSED
+
+
+@dataclass
+class VerificationReport:
+    compiled: bool  # the candidate code parsed and its top level ran without error
+    outcomes: list[TestOutcome] = field(default_factory=list)
+    isolation: str = ""  # which isolation was active, e.g. "user+net namespaces, rlimits, seccomp-free socket block"
+    error: str = ""  # why the run failed as a whole (candidate did not load, harness tampered, ...)
+
+    @property
+    def passed(self) -> int:
+        return sum(o.passed for o in self.outcomes)
+
+    @property
+    def total(self) -> int:
+        return len(self.outcomes)
+
+    @property
+    def pass_rate(self) -> float:
+        return self.passed / self.total if self.outcomes else 0.0
+
+    def reward(self, compile_weight: float) -> float:
+        """O1-CODER terminal reward: a*compile + (1-a)*pass_rate."""
+        return compile_weight * float(self.compiled) + (1.0 - compile_weight) * self.pass_rate
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        for o in d["outcomes"]:
+            o["status"] = o["status"].value if isinstance(o["status"], TestStatus) else o["status"]
+        d.update(passed=self.passed, total=self.total)
+        return d

@@ -1,0 +1,149 @@
+"""The llama.cpp backend against the real default GGUF: KV reuse, batching, judgements, cancel."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from o1coder.engine.types import Cancelled, CancelToken
+from o1coder.models.backend import SampleParams
+from o1coder.models.llama_backend import LlamaBackend
+
+GREEDY = SampleParams(max_tokens=40, temperature=0.0)
+
+
+@pytest.fixture(scope="module")
+def backend(default_model_path):
+    b = LlamaBackend(default_model_path, n_ctx=4096, n_seq=8)
+    yield b
+    b.close()
+
+
+def chat(b: LlamaBackend, question: str) -> list[int]:
+    return b.tokenize(
+        b.render_chat(
+            [{"role": "system", "content": "You are a concise Python expert."}, {"role": "user", "content": question}]
+        )
+    )
+
+
+def test_chat_template_comes_from_the_gguf(backend):
+    text = backend.render_chat([{"role": "user", "content": "hi"}])
+    assert backend.has_chat_template()
+    assert text.endswith("<|im_start|>assistant\n")
+    # special tokens are parsed into single tokens
+    assert backend.tokenize("<|im_start|>") == [151644]
+
+
+def test_reused_prefix_gives_exactly_the_fresh_runs_tokens(backend, default_model_path):
+    prompt = chat(backend, "Write a function that reverses a string.")
+    [first] = backend.generate([prompt], [GREEDY])
+    assert len(first.tokens) == 40
+    # Continue from a prefix the cache holds: must equal the rest of the fresh run.
+    before = backend.counters.snapshot()
+    [rest] = backend.generate([prompt + first.tokens[:15]], [SampleParams(max_tokens=25, temperature=0.0)])
+    used = backend.counters.since(before)
+    assert rest.tokens == first.tokens[15:40]
+    # Only the last prefix token was evaluated again (its logits are needed), nothing else.
+    assert used.prompt_tokens_evaluated == 1
+    # A fresh backend without any cache agrees token for token.
+    fresh = LlamaBackend(default_model_path, n_ctx=2048, n_seq=2)
+    try:
+        [again] = fresh.generate([prompt + first.tokens[:15]], [SampleParams(max_tokens=25, temperature=0.0)])
+        assert again.tokens == rest.tokens
+        assert fresh.counters.prompt_tokens_evaluated == len(prompt) + 15
+    finally:
+        fresh.close()
+
+
+def test_batched_siblings_decode_like_a_single_stream(backend):
+    prompt = chat(backend, "Write a function that checks whether a number is even.")
+    [single] = backend.generate([prompt], [GREEDY])
+    before = backend.counters.snapshot()
+    outs = backend.generate([prompt] * 3, [GREEDY] * 3)
+    used = backend.counters.since(before)
+    assert [o.tokens for o in outs] == [single.tokens] * 3
+    # the shared prefix is held once: three last tokens evaluated, no re-prefill
+    assert used.prompt_tokens_evaluated == 3
+    assert used.tokens_generated == 120
+
+
+def test_siblings_with_different_suffixes_share_the_parent(backend):
+    parent = chat(backend, "Describe an algorithm for sorting a list.")
+    suffixes = [backend.tokenize(s) for s in ("### Step 1: Outline\n", "### Step 1: Plan\n", "First,")]
+    before = backend.counters.snapshot()
+    outs = backend.generate([parent + s for s in suffixes], [SampleParams(max_tokens=8, temperature=0.0)] * 3)
+    used = backend.counters.since(before)
+    assert all(len(o.tokens) == 8 for o in outs)
+    # parent evaluated at most once (it may be partly cached from earlier tests), suffixes once each
+    assert used.prompt_tokens_evaluated <= len(parent) + sum(len(s) for s in suffixes)
+
+
+def test_sampling_is_seeded(backend):
+    prompt = chat(backend, "Name a prime number and explain why.")
+    params = [SampleParams(max_tokens=24, temperature=0.9, seed=s) for s in (1, 1, 2)]
+    a, b, c = backend.generate([prompt] * 3, params)
+    assert a.tokens == b.tokens
+    assert a.tokens != c.tokens
+
+
+def test_stop_strings_cut_the_text(backend):
+    prompt = chat(backend, "Write a function that returns the square of a number.")
+    [full] = backend.generate([prompt], [GREEDY])
+    stop = full.text[20:26]  # a string the greedy run is known to produce
+    [out] = backend.generate([prompt], [SampleParams(max_tokens=40, temperature=0.0, stop=(stop,))])
+    assert out.finish_reason == "stop"
+    assert out.stop_string == stop
+    assert out.text == full.text[: full.text.index(stop)]
+    assert len(out.tokens) < len(full.tokens)
+
+
+def test_judge_reads_yes_no_from_the_last_logits(backend):
+    # The mechanics, not the model's knowledge: instructions a 0.5B model follows reliably.
+    yes, no = backend.judge(
+        [chat(backend, "Reply with exactly the word Yes."), chat(backend, "Reply with exactly the word No.")],
+        ["yes", "Yes"],
+        ["no", "No"],
+    )
+    assert 0.0 <= no < 0.2 and 0.8 < yes <= 1.0
+
+
+def test_judging_children_reuses_their_kv(backend):
+    parent = chat(backend, "Write pseudocode to find the maximum of a list.")
+    kids = backend.generate([parent] * 2, [SampleParams(max_tokens=12, temperature=0.8, seed=s) for s in (5, 6)])
+    suffix = backend.tokenize("<|im_end|>\n<|im_start|>user\nIs this correct? Answer yes or no.<|im_end|>\n<|im_start|>assistant\n")
+    before = backend.counters.snapshot()
+    probs = backend.judge([parent + k.tokens + suffix for k in kids], ["yes"], ["no"])
+    used = backend.counters.since(before)
+    assert all(0.0 <= p <= 1.0 for p in probs)
+    # the last sampled token of each child was never decoded, so it and the suffix are evaluated
+    assert used.prompt_tokens_evaluated == 2 * (len(suffix) + 1)
+
+
+def test_full_cache_evicts_old_sequences(default_model_path):
+    small = LlamaBackend(default_model_path, n_ctx=1024, n_seq=4)
+    try:
+        for i in range(6):
+            prompt = small.tokenize(f"<|im_start|>user\nCount from {i} upwards, in words.<|im_end|>\n<|im_start|>assistant\n")
+            outs = small.generate([prompt] * 2, [SampleParams(max_tokens=120, temperature=0.8, seed=i + k) for k in range(2)])
+            assert all(len(o.tokens) > 0 for o in outs)
+    finally:
+        small.close()
+
+
+def test_cancel_stops_generation_quickly_and_leaves_the_cache_consistent(backend):
+    prompt = chat(backend, "Write a long essay about sorting algorithms.")
+    token = CancelToken()
+    timer = threading.Timer(0.3, token.cancel)
+    timer.start()
+    started = time.monotonic()
+    with pytest.raises(Cancelled):
+        backend.generate([prompt] * 2, [SampleParams(max_tokens=2000, temperature=0.8, seed=3)] * 2, cancel=token)
+    assert time.monotonic() - started < 0.3 + 0.25
+    # afterwards the cache bookkeeping still matches the KV: greedy equals a fresh greedy run
+    short = chat(backend, "Write a function that adds two numbers.")
+    [a] = backend.generate([short], [GREEDY])
+    [b] = backend.generate([short + a.tokens[:5]], [SampleParams(max_tokens=35, temperature=0.0)])
+    assert b.tokens == a.tokens[5:]
