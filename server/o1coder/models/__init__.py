@@ -1,0 +1,1 @@
+"""Models: the catalog of known GGUF files, the on-disk store, training manifests and backends."""

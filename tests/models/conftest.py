@@ -1,0 +1,57 @@
+"""Fixtures for the model store tests (FAKE models: see model_fakes)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from model_fakes import CliResult, FakeModel, make_fake_model
+
+from o1coder.commands import models as models_command
+from o1coder.models import store
+from o1coder.models.catalog import CATALOG
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty O1CODER_DATA_DIR for this test."""
+    directory = tmp_path / "o1coder-data"
+    monkeypatch.setenv(store.ENV_DATA_DIR, str(directory))
+    return directory
+
+
+@pytest.fixture
+def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stream in 16 KiB blocks so the small fakes span many blocks."""
+    monkeypatch.setattr(store, "BLOCK_SIZE", 16 * 1024)
+
+
+@pytest.fixture
+def fake_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data_dir: Path, small_blocks: None
+) -> FakeModel:
+    """The FAKE catalog model `fake-tiny` (3 chunk packages importable from tmp_path), in CATALOG."""
+    root = tmp_path / "site"
+    root.mkdir()
+    fake = make_fake_model(root)
+    monkeypatch.syspath_prepend(str(root))
+    monkeypatch.setitem(CATALOG, fake.model.name, fake.model)
+    return fake
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """Run `o1coder models ...` through the command's own add_parser/run, capturing output."""
+
+    def invoke(*argv: str) -> CliResult:
+        parser = argparse.ArgumentParser(prog="o1coder")
+        models_command.add_parser(parser.add_subparsers(dest="command"))
+        args = parser.parse_args(["models", *argv])
+        capsys.readouterr()
+        code = args.func(args)
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return invoke
