@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class TestStatus(str, Enum):
+class TestStatus(StrEnum):
+    __test__ = False  # not a pytest test class (nor are the two below)
+
     PASSED = "passed"
     FAILED = "failed"  # an assertion failed
     ERROR = "error"  # any other exception, or the candidate code did not load
@@ -17,12 +19,16 @@ class TestStatus(str, Enum):
 class TestCase:
     """One test: `source` is either one `assert ...` statement or a whole `def test_*(): ...`."""
 
+    __test__ = False
+
     name: str
     source: str
 
 
 @dataclass
 class TestOutcome:
+    __test__ = False
+
     name: str
     status: TestStatus
     message: str = ""  # short: the assertion or exception text
@@ -39,6 +45,8 @@ class VerificationReport:
     outcomes: list[TestOutcome] = field(default_factory=list)
     isolation: str = ""  # which isolation was active, e.g. "user+net namespaces, rlimits, seccomp-free socket block"
     error: str = ""  # why the run failed as a whole (candidate did not load, harness tampered, ...)
+    output: str = ""  # what the candidate printed (stdout and stderr), at most max_output_bytes of it
+    output_truncated: bool = False  # more was printed than max_output_bytes; the rest was discarded
 
     @property
     def passed(self) -> int:

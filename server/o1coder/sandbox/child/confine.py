@@ -1,0 +1,228 @@
+"""OS confinement of the sandbox child, applied by the harness before candidate code runs.
+
+- `isolate`: new network namespace (no interfaces but a down loopback) and mount namespace in
+  which every mount is read-only and the working directory is a fresh size-capped tmpfs. Root
+  gets these directly; other users through a new user namespace, where the kernel allows it.
+- `drop_privileges`: as root, become uid/gid 65534 (so RLIMIT_NPROC and signal permissions
+  apply); file access stays uid 0 only on the read-only tree (the interpreter may live under
+  a root-only home), or where uid 65534 could not read the stdlib. Everyone: no capabilities.
+- `limit`: rlimits on address space, CPU time, processes, file size, open files, core dumps.
+
+Each step returns a short description of what it achieved (or why not), for the report.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import signal
+import sys
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWNET = 0x40000000
+CLONE_NEWUSER = 0x10000000
+MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x4000, 0x40000
+MOUNT_ATTR_RDONLY, MOUNT_ATTR_NOSUID, MOUNT_ATTR_NODEV = 0x1, 0x2, 0x4
+AT_FDCWD, AT_RECURSIVE = -100, 0x8000
+SYS_MOUNT_SETATTR = 442  # the same number on every architecture (new syscalls share one table)
+PR_SET_KEEPCAPS = 8
+PR_SET_PDEATHSIG = 1
+CAP_SETGID, CAP_SETUID = 6, 7
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
+NOBODY = 65534
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [
+        ("attr_set", ctypes.c_uint64),
+        ("attr_clr", ctypes.c_uint64),
+        ("propagation", ctypes.c_uint64),
+        ("userns_fd", ctypes.c_uint64),
+    ]
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    ]
+
+
+class ConfineError(OSError):
+    pass
+
+
+def _libc() -> ctypes.CDLL:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+    libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    return libc
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise ConfineError(err, f"{what}: {os.strerror(err)}")
+
+
+def _write(path: str, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def isolate(workdir: str, disk_mb: int) -> tuple[list[str], bool]:
+    """Namespaces and mounts; returns (descriptions, whether the file system is read-only but workdir)."""
+    if not sys.platform.startswith("linux"):
+        return ["namespaces unavailable (not Linux)"], False
+    libc = _libc()
+    root = os.geteuid() == 0
+    user_flag = 0 if root else CLONE_NEWUSER
+    uid, gid = os.getuid(), os.getgid()
+    notes: list[str] = []
+    try:
+        _check(libc.unshare(CLONE_NEWNS | CLONE_NEWNET | user_flag), "unshare")
+        mount_ns = True
+    except ConfineError as full:
+        try:
+            _check(libc.unshare(CLONE_NEWNET | user_flag), "unshare(net)")
+        except ConfineError as net:
+            return [f"namespaces unavailable ({full.strerror}; {net.strerror})"], False
+        mount_ns = False
+        notes.append(f"mount namespace unavailable ({full.strerror})")
+    if user_flag:
+        _write("/proc/self/setgroups", "deny")
+        _write("/proc/self/uid_map", f"{uid} {uid} 1")
+        _write("/proc/self/gid_map", f"{gid} {gid} 1")
+        notes.insert(0, "user namespace")
+    notes.insert(0, "network namespace (no interfaces)")
+    if not mount_ns:
+        return notes, False
+    try:
+        _readonly_tree(libc, workdir, disk_mb)
+    except ConfineError as exc:
+        notes.append(f"read-only file system unavailable ({exc.strerror})")
+        return notes, False
+    notes.append(f"mount namespace: everything read-only but the workdir (tmpfs {disk_mb} MiB)")
+    return notes, True
+
+
+def _readonly_tree(libc: ctypes.CDLL, workdir: str, disk_mb: int) -> None:
+    _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
+    attr = _MountAttr(attr_set=MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)
+    result = libc.syscall(
+        SYS_MOUNT_SETATTR, AT_FDCWD, b"/", AT_RECURSIVE, ctypes.byref(attr), ctypes.sizeof(attr)
+    )
+    _check(0 if result == 0 else -1, "mount_setattr / read-only")
+    options = f"size={disk_mb}m,mode=0700".encode()
+    _check(libc.mount(b"tmpfs", workdir.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options), "mount tmpfs")
+
+
+def drop_privileges(readonly_tree: bool, workdir: str) -> str:
+    """No capabilities; as root also uid/gid 65534 (see the module doc for file access)."""
+    if os.geteuid() != 0:
+        if sys.platform.startswith("linux"):
+            _capset(_libc(), 0)
+            return "no capabilities"
+        return "unprivileged user"
+    # File access as uid 0 only where the tree is read-only anyway, or where uid 65534 could
+    # not read the interpreter's own library (then lazy imports would fail).
+    files_as_root = readonly_tree or not _world_readable(os.path.dirname(os.__file__))
+    if not files_as_root:
+        os.chown(workdir, NOBODY, NOBODY)
+    if not sys.platform.startswith("linux"):
+        os.setgroups([])
+        os.setgid(NOBODY)
+        os.setuid(NOBODY)
+        return f"uid/gid {NOBODY}"
+    libc = _libc()
+    _check(libc.prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0), "prctl(KEEPCAPS)")
+    os.setgroups([])
+    os.setresgid(NOBODY, NOBODY, NOBODY)
+    os.setresuid(NOBODY, NOBODY, NOBODY)
+    if files_as_root:
+        keep = (1 << CAP_SETUID) | (1 << CAP_SETGID)
+        _capset(libc, keep)
+        libc.setfsuid(0)
+        libc.setfsgid(0)
+    _capset(libc, 0)
+    _check(libc.prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0), "prctl(KEEPCAPS)")
+    if os.getresuid() != (NOBODY, NOBODY, NOBODY) or os.getresgid() != (NOBODY, NOBODY, NOBODY):
+        raise ConfineError(0, "privileges were not dropped")
+    if not files_as_root:
+        files = f"file access as uid {NOBODY} too"
+    elif readonly_tree:
+        files = "file access as uid 0 on the read-only tree"
+    else:
+        files = "file access as uid 0 (the tree is NOT read-only: uid 65534 cannot read the stdlib)"
+    return f"uid/gid {NOBODY}, no capabilities, {files}"
+
+
+def _world_readable(path: str) -> bool:
+    """Whether any user can reach and list `path` (every directory on the way is o+x)."""
+    path = os.path.realpath(path)
+    try:
+        if not os.stat(path).st_mode & 0o004:
+            return False
+        while True:
+            if not os.stat(path).st_mode & 0o001:
+                return False
+            parent = os.path.dirname(path)
+            if parent == path:
+                return True
+            path = parent
+    except OSError:
+        return False
+
+
+def die_with_parent(parent_pid: int) -> str:
+    """SIGKILL this process when the parent goes (set after the uid change, which clears it)."""
+    if not sys.platform.startswith("linux"):
+        return "no parent-death signal (not Linux)"
+    _check(_libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PDEATHSIG)")
+    if os.getppid() != parent_pid:  # the parent went before the signal was armed
+        os._exit(1)
+    return "killed with its parent"
+
+
+def _capset(libc: ctypes.CDLL, caps: int) -> None:
+    header = _CapHeader(LINUX_CAPABILITY_VERSION_3, 0)
+    data = (_CapData * 2)(_CapData(caps, caps, 0), _CapData(0, 0, 0))
+    _check(libc.capset(ctypes.byref(header), data), "capset")
+
+
+def limit(memory_mb: int, cpu_seconds: int, file_bytes: int, open_files: int = 64) -> str:
+    """Lower the hard limits too, so candidate code cannot raise them again."""
+    wanted = [
+        ("AS", resource.RLIMIT_AS, memory_mb << 20, f"{memory_mb} MiB"),
+        ("CPU", resource.RLIMIT_CPU, cpu_seconds, f"{cpu_seconds} s"),
+        ("FSIZE", resource.RLIMIT_FSIZE, file_bytes, f"{file_bytes >> 20} MiB"),
+        ("NOFILE", resource.RLIMIT_NOFILE, open_files, str(open_files)),
+        ("CORE", resource.RLIMIT_CORE, 0, "0"),
+    ]
+    if hasattr(resource, "RLIMIT_NPROC"):
+        nproc_note = "0" if os.getuid() != 0 else "0 (ignored for root)"
+        wanted.append(("NPROC", resource.RLIMIT_NPROC, 0, nproc_note))
+    done: list[str] = []
+    for name, which, value, text in wanted:
+        _soft, hard = resource.getrlimit(which)
+        finite = hard != resource.RLIM_INFINITY
+        value = min(value, hard) if finite else value
+        # CPU: SIGXCPU at the soft limit, SIGKILL a second later
+        ceiling = value + 1 if name == "CPU" else value
+        try:
+            resource.setrlimit(which, (value, min(ceiling, hard) if finite else ceiling))
+        except (ValueError, OSError) as exc:
+            done.append(f"{name} unavailable ({exc})")
+            continue
+        done.append(f"{name}={text}")
+    return "rlimits " + " ".join(done)
