@@ -82,7 +82,19 @@ def _humaneval(data_file: Path | None) -> Iterator[EvalProblem]:
             raise DatasetError(f"{data_file}: record without {exc}") from exc
 
 
-_CALL = re.compile(r"assert\s+(?:not\s+)?\(?\s*([A-Za-z_]\w*)\s*\(")
+_CALL = re.compile(r"([A-Za-z_]\w*)\s*\(")
+_DEF = re.compile(r"^def\s+([A-Za-z_]\w*)\s*\(", re.M)
+
+
+def _entry_point(code: str, test: str) -> str | None:
+    """The reference solution's function the first test calls (not a builtin wrapping it)."""
+    called = _CALL.findall(test)
+    for name in _DEF.findall(code):
+        if name in called:
+            return name
+    import builtins
+
+    return next((n for n in called if not hasattr(builtins, n)), None)
 
 
 def mbpp_problem(rec: dict) -> EvalProblem:
@@ -95,10 +107,9 @@ def mbpp_problem(rec: dict) -> EvalProblem:
     tests = rec.get("test_list") or []
     if not text or not tests:
         raise DatasetError(f"MBPP record {rec.get('task_id')} lacks text/prompt or test_list")
-    m = _CALL.search(tests[0])
-    if not m:
+    entry = _entry_point(rec.get("code", ""), tests[0])
+    if entry is None:
         raise DatasetError(f"MBPP record {rec.get('task_id')}: cannot find the function in {tests[0]!r}")
-    entry = m.group(1)
     sig = re.search(rf"^def\s+{re.escape(entry)}\s*\(.*?\)\s*(->\s*[^:]+)?:", rec.get("code", ""), re.M | re.S)
     header = sig.group(0) if sig else f"def {entry}(*args):"
     imports = "\n".join(rec.get("test_imports") or [])

@@ -16,6 +16,7 @@ How the KV cache is reused across a search tree:
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import math
 import threading
@@ -137,10 +138,8 @@ class LlamaBackend:
                 self._model = None
 
     def __del__(self) -> None:  # pragma: no cover - interpreter shutdown order varies
-        try:
+        with contextlib.suppress(Exception):
             self.close()
-        except Exception:
-            pass
 
     def n_ctx(self) -> int:
         return self._n_ctx
