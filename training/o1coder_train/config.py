@@ -1,0 +1,324 @@
+"""Run configuration: one dataclass per stage, loaded from a TOML file (`--config run.toml`).
+
+Every section of the TOML file maps onto one dataclass below; unknown keys and values of the
+wrong type are errors that name the key (`[prm].loss: ...`). Paths are resolved relative to
+the TOML file's directory. See training/configs/*.toml for complete examples.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PRM_LOSSES = ("pointwise-mse", "pointwise-ce", "pairwise")
+SOURCE_KINDS = ("taco", "apps", "mbpp", "codecontests", "jsonl")
+QUANTS = ("Q8_0", "Q4_K_M", "F16")
+ROLES = ("policy", "prm", "tcg")
+
+
+class ConfigError(ValueError):
+    """A run configuration is invalid; the message names the TOML key and what to write instead."""
+
+
+@dataclass
+class ModelConfig:
+    """The base model every stage starts from (unless a stage's output already exists)."""
+
+    base: str = ""  # a Hugging Face model directory, or the directory holding `gguf_file`
+    gguf_file: str = ""  # load this GGUF (dequantized by transformers) from `base`
+    tokenizer: str = ""  # directory of the tokenizer; defaults to `base`
+    dtype: str = "float32"  # float32 | bfloat16 | float16
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+
+
+@dataclass
+class SourceConfig:
+    """One source of training problems."""
+
+    kind: str = "jsonl"  # taco | apps | mbpp | codecontests | jsonl
+    path: str = ""  # a hub id (e.g. "BAAI/TACO") or a local file/directory in the hub's schema
+    split: str = "train"
+    name: str = ""  # the hub dataset's configuration name (e.g. "full" for MBPP)
+    limit: int = 0  # 0 = all
+
+
+@dataclass
+class DataConfig:
+    sources: list[SourceConfig] = field(default_factory=list)
+    doctest_modules: list[str] = field(default_factory=list)  # mined by `data build` (stdlib / site-packages)
+    max_doctest_problems: int = 200
+    max_tests_per_problem: int = 8
+    max_text_chars: int = 4000  # problems with longer statements are dropped (prompt length)
+    heldout_fraction: float = 0.2
+    min_heldout: int = 1
+    eval_sets: list[str] = field(default_factory=lambda: ["humaneval", "mbpp"])  # kept out of training
+    mbpp_path: str = ""  # local MBPP copy for dedup; when empty, MBPP dedup is skipped with a warning
+    dedup_threshold: float = 0.6  # Jaccard similarity of word 5-grams above which a problem is a leak
+    validate: bool = True  # run each reference solution on its tests in the sandbox
+
+
+@dataclass
+class TrainSettings:
+    """What every trainer-backed stage shares (fields of trl's / transformers' TrainingArguments)."""
+
+    max_steps: int = -1  # -1: run `epochs`
+    epochs: float = 1.0
+    learning_rate: float = 1e-5
+    batch_size: int = 4
+    grad_accum: int = 1
+    max_length: int = 2048
+    lora_r: int = 0  # 0 = full fine-tune; > 0 = LoRA adapters (merged when the stage ends)
+    lora_alpha: int = 32
+    save_steps: int = 200  # checkpoints (resume after an interruption)
+    logging_steps: int = 10
+    gradient_checkpointing: bool = False
+    max_problems: int = 0  # 0 = every training problem
+
+
+@dataclass
+class TcgSftConfig(TrainSettings):
+    eval_problems: int = 50  # held-out problems for the pass-rate-on-reference metric
+    num_tests: int = 6  # tests asked of the TCG per problem in its prompt (the engine default)
+
+
+@dataclass
+class TcgDpoConfig(TrainSettings):
+    samples_per_problem: int = 4
+    sample_temperature: float = 0.8
+    sample_max_tokens: int = 256
+    max_mutants: int = 8
+    max_pairs_per_problem: int = 4
+    beta: float = 0.1
+    eval_problems: int = 50
+    num_tests: int = 6  # tests asked of the TCG per problem in its prompt (the engine default)
+
+
+@dataclass
+class SynthesizeConfig:
+    max_problems: int = 0
+    strategy: str = "mcts"
+    budget_tokens: int = 3000
+    budget_nodes: int = 40
+    budget_seconds: float = 600.0
+    branching: int = 3
+    max_step_tokens: int = 200
+    max_code_tokens: int = 400
+    max_refine_steps: int = 2
+    temperature: float = 0.8
+    backend: str = "transformers"  # transformers | vllm (when installed)
+    use_dataset_tests: bool = True  # search against the dataset's tests (plus the TCG's)
+    prm: str = "base"  # which PRM scores steps during search: "base" or "trained" (once `prm` ran)
+    rationalize: bool = False  # attach the reference as a code step to trees without a correct leaf
+
+
+@dataclass
+class PolicySftConfig(TrainSettings):
+    min_pass_rate: float = 1.0  # a path is verified when its leaf passes this fraction of tests
+    use_rationalized: bool = True  # also train on paths ending in a rationalized reference step
+
+
+@dataclass
+class PrmConfig(TrainSettings):
+    loss: str = "pointwise-mse"  # pointwise-mse | pointwise-ce | pairwise
+    pair_margin: float = 0.1  # sibling values must differ by more than this to form a pair
+    heldout_fraction: float = 0.2  # of trees, for step-level accuracy and AUC
+    accuracy_tolerance: float = 0.1
+    init: str = "base"  # base | policy (start the PRM from the latest policy)
+
+
+@dataclass
+class RlConfig(TrainSettings):
+    num_generations: int = 4
+    max_completion_length: int = 512
+    temperature: float = 0.8
+    outcome_weight: float = 1.0
+    process_weight: float = 0.5
+    compile_weight: float = 0.1
+    process_gamma: float = 0.9
+    beta: float = 0.0  # KL coefficient
+    use_vllm: bool = False
+    tcg_tests: int = 6  # tests the TCG writes per problem for the outcome reward (plus dataset tests)
+
+
+@dataclass
+class LoopConfig:
+    rounds: int = 2
+    eval_problems: int = 50  # held-out problems for pass@1
+    eval_budget_tokens: int = 512
+    eval_strategy: str = "greedy"
+    eval_num_tests: int = 6  # tests the TCG writes per held-out problem (as `o1coder solve` would)
+
+
+@dataclass
+class ExportConfig:
+    name: str = ""  # manifest name; defaults to the run directory's name
+    quants: list[str] = field(default_factory=lambda: ["Q8_0", "Q4_K_M"])
+    role_quant: dict[str, str] = field(
+        default_factory=lambda: {"policy": "Q4_K_M", "prm": "Q8_0", "tcg": "Q4_K_M"}
+    )
+    check_tokens: int = 8  # tokens each exported file must generate in llama.cpp
+    keep_f16: bool = False
+
+
+@dataclass
+class LoggingConfig:
+    tensorboard: bool = False
+    progress: bool = True
+
+
+@dataclass
+class TrainConfig:
+    run_dir: str = "runs/default"
+    seed: int = 0
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    tcg_sft: TcgSftConfig = field(default_factory=TcgSftConfig)
+    tcg_dpo: TcgDpoConfig = field(default_factory=TcgDpoConfig)
+    synthesize: SynthesizeConfig = field(default_factory=SynthesizeConfig)
+    policy_sft: PolicySftConfig = field(default_factory=PolicySftConfig)
+    prm: PrmConfig = field(default_factory=PrmConfig)
+    rl: RlConfig = field(default_factory=RlConfig)
+    loop: LoopConfig = field(default_factory=LoopConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    source: str = ""  # the TOML file this was read from ("" when built in code)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def load_config(path: Path | str, overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """Read and validate `path` (TOML). Relative paths inside are resolved against its directory."""
+    path = Path(path).expanduser()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no such file; pass --config with a run.toml (see training/configs/)"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    data.update(overrides or {})
+    cfg = from_dict(data)
+    cfg.source = str(path.resolve())
+    resolve_paths(cfg, path.resolve().parent)
+    validate(cfg)
+    return cfg
+
+
+def from_dict(data: dict[str, Any]) -> TrainConfig:
+    return _build(TrainConfig, data, "")
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where or '(top level)'}: expected a table, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in names:
+            raise ConfigError(f"{_key(where, key)}: unknown key; valid keys: {', '.join(sorted(names))}")
+        kwargs[key] = _coerce(hints[key], value, _key(where, key))
+    return cls(**kwargs)
+
+
+def _key(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _coerce(kind: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(kind)
+    if dataclasses.is_dataclass(kind):
+        return _build(kind, value, where if where.startswith("[") else f"[{where}]")
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        (item,) = typing.get_args(kind)
+        return [_coerce(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a table, got {value!r}")
+        _, item = typing.get_args(kind)
+        return {str(k): _coerce(item, v, f"{where}.{k}") for k, v in value.items()}
+    if origin in (types.UnionType, typing.Union):
+        raise ConfigError(f"{where}: union types are not supported in configs")
+    if kind is bool:
+        ok = isinstance(value, bool)
+    elif kind is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif kind is str:
+        ok = isinstance(value, str)
+    else:
+        ok = True
+    if not ok:
+        raise ConfigError(f"{where}: expected {getattr(kind, '__name__', kind)}, got {value!r}")
+    return value
+
+
+def _resolve(base: Path, value: str) -> str:
+    if not value:
+        return value
+    p = Path(value).expanduser()
+    if p.is_absolute():
+        return str(p)
+    candidate = base / p
+    # Hub ids ("BAAI/TACO") look like relative paths: keep them unless such a local path exists.
+    return str(candidate) if candidate.exists() or value.startswith(".") else value
+
+
+def resolve_paths(cfg: TrainConfig, base: Path) -> None:
+    run_dir = Path(cfg.run_dir).expanduser()
+    cfg.run_dir = str(run_dir if run_dir.is_absolute() else base / run_dir)
+    cfg.model.base = _resolve(base, cfg.model.base)
+    cfg.model.tokenizer = _resolve(base, cfg.model.tokenizer)
+    cfg.data.mbpp_path = _resolve(base, cfg.data.mbpp_path)
+    for src in cfg.data.sources:
+        src.path = _resolve(base, src.path)
+
+
+def _check(ok: bool, key: str, message: str) -> None:
+    if not ok:
+        raise ConfigError(f"{key}: {message}")
+
+
+def validate(cfg: TrainConfig) -> None:
+    _check(
+        bool(cfg.model.base), "[model].base", "set it to a model directory (or the directory of gguf_file)"
+    )
+    _check(
+        cfg.model.dtype in ("float32", "bfloat16", "float16"), "[model].dtype", "float32, bfloat16 or float16"
+    )
+    for i, src in enumerate(cfg.data.sources):
+        _check(src.kind in SOURCE_KINDS, f"[data].sources[{i}].kind", f"one of {', '.join(SOURCE_KINDS)}")
+        _check(bool(src.path), f"[data].sources[{i}].path", "a hub id or a local file in the hub's schema")
+    _check(0.0 < cfg.data.heldout_fraction < 1.0, "[data].heldout_fraction", "between 0 and 1 (exclusive)")
+    for name in cfg.data.eval_sets:
+        _check(name in ("humaneval", "mbpp"), "[data].eval_sets", f"{name!r}: known sets are humaneval, mbpp")
+    _check(cfg.prm.loss in PRM_LOSSES, "[prm].loss", f"one of {', '.join(PRM_LOSSES)}")
+    _check(cfg.prm.init in ("base", "policy"), "[prm].init", "base or policy")
+    _check(cfg.synthesize.backend in ("transformers", "vllm"), "[synthesize].backend", "transformers or vllm")
+    _check(cfg.synthesize.prm in ("base", "trained"), "[synthesize].prm", "base or trained")
+    _check(
+        cfg.rl.num_generations >= 2, "[rl].num_generations", "GRPO needs at least 2 generations per prompt"
+    )
+    _check(cfg.rl.outcome_weight >= 0 and cfg.rl.process_weight >= 0, "[rl]", "reward weights must be >= 0")
+    _check(cfg.loop.rounds >= 1, "[loop].rounds", "at least 1")
+    for q in cfg.export.quants:
+        _check(q in QUANTS, "[export].quants", f"{q!r}: supported are {', '.join(QUANTS)}")
+    for role, q in cfg.export.role_quant.items():
+        _check(role in ROLES, f"[export].role_quant.{role}", f"roles are {', '.join(ROLES)}")
+        _check(q in cfg.export.quants, f"[export].role_quant.{role}", f"{q!r} is not in [export].quants")
+    for name in ("tcg_sft", "tcg_dpo", "policy_sft", "prm", "rl"):
+        stage: TrainSettings = getattr(cfg, name)
+        _check(stage.batch_size >= 1, f"[{name}].batch_size", "at least 1")
+        _check(stage.max_steps != 0, f"[{name}].max_steps", "-1 (use epochs) or a positive number of steps")
+        _check(stage.learning_rate > 0, f"[{name}].learning_rate", "must be positive")

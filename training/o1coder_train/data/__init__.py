@@ -1,0 +1,1 @@
+"""Training problems: the normalised record, loaders, the offline builder, eval-set dedup."""

@@ -1,0 +1,1 @@
+"""One module per pipeline stage; each exposes `run(cfg, run_dir, round_=None) -> dict` of metrics."""
