@@ -1,0 +1,102 @@
+"""The engine benchmark: one command, one model, one run, JSON out.
+
+Measures, on the same loaded model:
+- raw single-stream generation tokens/s, and b siblings decoded in one batch;
+- pass@1 on HumanEval of greedy, best-of-N, the pseudocode chain and MCTS at one token budget,
+  against HumanEval's own tests;
+- search tokens/s and (prompt evaluated + generated) / unique tree tokens during the search.
+
+    python benchmarks/run.py --problems 40 --budget-tokens 1500
+
+Per-problem records go to benchmarks/results/<strategy>.jsonl (resumable: rerunning skips
+problems already done with the same settings); the summary goes to benchmarks/results/summary.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+from o1coder.config import Settings
+from o1coder.engine.engine import Engine
+from o1coder.engine.prompts import PROMPT_VERSION
+from o1coder.evaluation import datasets
+from o1coder.evaluation.runner import evaluate, format_table, summarize
+from o1coder.models.backend import SampleParams
+
+HERE = Path(__file__).resolve().parent
+STRATEGIES = ("greedy", "best-of-n", "pseudocode", "mcts")
+
+
+def raw_speed(engine: Engine, tokens: int = 192) -> dict:
+    """Single-stream and batched generation tokens/s from one prompt (sampling, no stop)."""
+    backend = engine.pool.get("policy")
+    prompt = backend.tokenize(
+        backend.render_chat([{"role": "user", "content": "Write a Python module that implements a priority queue."}])
+    )
+    backend.generate([prompt], [SampleParams(max_tokens=8, temperature=0)])  # warm the prefix
+    out = {}
+    for b in (1, 2, 3, 4, 8):
+        params = [SampleParams(max_tokens=tokens, temperature=0.8, seed=100 + i) for i in range(b)]
+        started = time.perf_counter()
+        conts = backend.generate([prompt] * b, params)
+        seconds = time.perf_counter() - started
+        out[f"b{b}_tokens_per_second"] = round(sum(len(c.tokens) for c in conts) / seconds, 1)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--problems", type=int, default=40)
+    ap.add_argument("--budget-tokens", type=int, default=1500)
+    ap.add_argument("--strategies", default=",".join(STRATEGIES))
+    ap.add_argument("--out", type=Path, default=HERE / "results")
+    ap.add_argument("--model", default=None)
+    args = ap.parse_args(argv)
+
+    settings = Settings.from_dict({"search": {"budgetTokens": args.budget_tokens}})
+    if args.model:
+        settings = Settings.from_dict({"models": {"policy": args.model, "prm": args.model, "tcg": args.model}}, base=settings)
+    engine = Engine(settings)
+    problems = datasets.load("humaneval", limit=args.problems)
+    tag = f"b{args.budget_tokens}-{PROMPT_VERSION}"
+    summary: dict = {
+        "model": settings.models.policy,
+        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",
+        "budget_tokens": args.budget_tokens,
+        "problems": len(problems),
+        "prompt_version": PROMPT_VERSION,
+        "command": "python benchmarks/run.py " + " ".join(sys.argv[1:] if argv is None else argv),
+    }
+    print("measuring raw generation speed...", file=sys.stderr)
+    summary["raw"] = raw_speed(engine)
+    print(json.dumps(summary["raw"]), file=sys.stderr)
+    summaries = []
+    for strategy in args.strategies.split(","):
+        out = args.out / f"humaneval-{strategy}-{tag}.jsonl"
+        started = time.monotonic()
+
+        def show(rec, strategy=strategy) -> None:
+            print(f"[{strategy}] {'PASS' if rec.passed else 'fail'} {rec.task_id} "
+                  f"{rec.tokens_generated} tok {rec.seconds:.1f}s", file=sys.stderr)
+
+        records = evaluate(engine, problems, strategy=strategy, out_path=out, on_record=show)
+        records = [r for r in records if r.task_id in {p.task_id for p in problems}]
+        s = summarize(records)
+        seconds = sum(r.seconds for r in records)
+        s["search_tokens_per_second"] = round(sum(r.tokens_generated for r in records) / seconds, 1) if seconds else 0
+        s["run_seconds"] = round(time.monotonic() - started, 1)
+        summaries.append(s)
+        summary[strategy] = s
+        (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
+    print(format_table(summaries))
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""The floors a search must beat at the same budget, verified the same way.
+
+- greedy: the direct prompt (MODELS.md), temperature 0, one sample, first code block taken;
+- best-of-N: N samples of the direct prompt in one batched call, N fitted to the token budget
+  left; each is executed against the tests and the best pass rate wins (ties: the first);
+- pseudocode chain: structure -> refine -> code in the pseudocode-first format, temperature 0.
+"""
+
+from __future__ import annotations
+
+from o1coder.config import SearchSettings
+from o1coder.engine import prompts
+from o1coder.engine.budget import Meter, Verifier
+from o1coder.engine.problem import Problem, assemble_program
+from o1coder.engine.steps import Candidate, StepRunner, best_candidate
+from o1coder.engine.tree import Node
+from o1coder.engine.types import CODE, REFINE, STRUCTURE, Step
+from o1coder.models.backend import Backend, SampleParams
+from o1coder.sandbox.types import TestCase
+
+BEST_OF_N_CAP = 8
+EXPECTED_TOKENS_PER_SAMPLE = 300  # a direct answer is ~230 tokens on average (MODELS.md)
+
+
+def best_of_n_size(tokens_left: int) -> int:
+    """How many direct samples are expected to fit in `tokens_left`."""
+    return max(1, min(BEST_OF_N_CAP, tokens_left // EXPECTED_TOKENS_PER_SAMPLE))
+
+
+def greedy(
+    problem: Problem,
+    tests: list[TestCase],
+    *,
+    policy: Backend,
+    verifier: Verifier,
+    settings: SearchSettings,
+    meter: Meter,
+) -> Candidate:
+    return _direct(problem, tests, 1, 0.0, policy=policy, verifier=verifier, settings=settings, meter=meter)
+
+
+def best_of_n(
+    problem: Problem,
+    tests: list[TestCase],
+    *,
+    policy: Backend,
+    verifier: Verifier,
+    settings: SearchSettings,
+    meter: Meter,
+    n: int | None = None,
+) -> Candidate:
+    n = n if n is not None else best_of_n_size(meter.tokens_left)
+    return _direct(
+        problem,
+        tests,
+        n,
+        settings.temperature,
+        policy=policy,
+        verifier=verifier,
+        settings=settings,
+        meter=meter,
+    )
+
+
+def _direct(
+    problem: Problem,
+    tests: list[TestCase],
+    n: int,
+    temperature: float,
+    *,
+    policy: Backend,
+    verifier: Verifier,
+    settings: SearchSettings,
+    meter: Meter,
+) -> Candidate:
+    prefix = policy.tokenize(policy.render_chat(prompts.direct_messages(problem), add_generation_prompt=True))
+    # The budget caps every sample: no strategy may spend more than it was given.
+    max_tokens = max(1, min(prompts.DIRECT_MAX_TOKENS, meter.tokens_left // n))
+    params = [
+        SampleParams(
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_k=settings.top_k,
+            top_p=settings.top_p,
+            seed=settings.seed + i,
+        )
+        for i in range(n)
+    ]
+    outs = meter.generate(policy, [prefix] * n, params)
+    meter.nodes += n  # each sample is a one-step answer
+    candidates = []
+    for out in outs:
+        code = prompts.extract_code(out.text)
+        report = meter.verify(verifier, assemble_program(problem, code), tests)
+        candidates.append(Candidate(code, [Step(CODE, code)], report, report.reward(settings.compile_weight)))
+    best = best_candidate(candidates)
+    if best is None:
+        raise ValueError("a direct answer needs at least one sample")
+    return best
+
+
+def pseudocode_chain(runner: StepRunner) -> Candidate | None:
+    """One greedy pseudocode-first chain; a step the model leaves empty is skipped."""
+    node: Node = runner.root
+    for action in (STRUCTURE, REFINE, CODE):
+        steps = runner.propose(node, [action], temperature=0.0, seeds=[runner.settings.seed], attach=True)
+        if steps:
+            node = steps[0]
+    return runner.verify(node) if node.is_code else None

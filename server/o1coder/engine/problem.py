@@ -1,0 +1,330 @@
+"""The problem a solve works on: a Python function to complete, or a task in plain words.
+
+A Python problem is usually a HumanEval-style prompt: imports, maybe helper functions, and the
+target function (the last top-level def) whose body is only a docstring, `pass` or `...`.
+Examples written in its docstring (`>>> f(x)` followed by the expected value, or
+`f(x) == y` lines) are part of the user's statement and become tests.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import copy
+import re
+import textwrap
+from collections.abc import Set
+from dataclasses import dataclass, field
+
+from o1coder.sandbox.types import TestCase
+
+MAX_PROBLEM_CHARS = 20_000
+# The function name asked for when the problem is prose (no signature to complete).
+DEFAULT_FUNCTION_NAME = "solution"
+
+# Separators of inline docstring examples: `f(x) == y`, `f(x) ==> y`, `f(x) -> y`, ...
+_INLINE_SEPARATORS = ("==>", "=>", "➞", "→", "->", "==", " should return ", " returns ")
+# Lines that only Python starts with: text that fails to parse but has one is broken code.
+_CODE_LINE = re.compile(r"^\s*(def\s+\w+\s*\(|class\s+\w+|import\s+\w|from\s+[\w.]+\s+import\b|@\w)", re.M)
+FLOAT_TOLERANCE = "1e-6"  # float examples compare within this
+
+
+class ProblemError(ValueError):
+    """The input cannot be solved as given; the message says what to change (one line)."""
+
+
+@dataclass
+class Problem:
+    text: str
+    entry_point: str | None = None
+    signature: str | None = None
+    docstring_examples: list[TestCase] = field(default_factory=list)
+
+    @property
+    def is_function(self) -> bool:
+        return self.entry_point is not None
+
+    @property
+    def function_name(self) -> str:
+        """The function the code and the tests must define and call."""
+        return self.entry_point or DEFAULT_FUNCTION_NAME
+
+    @classmethod
+    def from_source(cls, text: str) -> Problem:
+        """Parse user input: Python with a function def, or a plain task description."""
+        if not text or not text.strip():
+            raise ProblemError(
+                "the problem is empty: give a function signature with a docstring, or describe the task"
+            )
+        if len(text) > MAX_PROBLEM_CHARS:
+            raise ProblemError(
+                f"the problem is {len(text):,} characters, over the {MAX_PROBLEM_CHARS:,} limit: "
+                "keep only the function to complete and what it needs"
+            )
+        try:
+            module = ast.parse(text)
+        except SyntaxError as err:
+            if "```" not in text and _CODE_LINE.search(text):
+                raise ProblemError(
+                    f"the Python does not parse (line {err.lineno}: {err.msg}): fix it, or describe the task in words"
+                ) from None
+            return cls(text=text.strip() + "\n")
+        target = _target_function(module)
+        if target is None:
+            if all(_is_wordlike(stmt) for stmt in module.body):
+                return cls(text=text.strip() + "\n")
+            raise ProblemError(
+                "the Python defines no top-level function: add `def name(...):` with a docstring, "
+                "or describe the task in words"
+            )
+        return cls(
+            text=text.strip("\n").rstrip() + "\n",
+            entry_point=target.name,
+            signature=_signature(target),
+            docstring_examples=docstring_examples(
+                ast.get_docstring(target) or "", target.name, _defined_names(module)
+            ),
+        )
+
+    def accepts_call(self, call: ast.Call) -> bool:
+        """Whether `call` binds to the target function's parameters (count and keyword names).
+
+        Calls with `*args` / `**kwargs` unpacking, and every call of a prose problem, are accepted.
+        """
+        if self.entry_point is None or any(isinstance(a, ast.Starred) for a in call.args):
+            return True
+        if any(k.arg is None for k in call.keywords):
+            return True
+        target = _target_function(ast.parse(self.text))
+        if target is None:
+            return True
+        args = target.args
+        positional = [a.arg for a in args.posonlyargs + args.args]
+        required = positional[: len(positional) - len(args.defaults)]
+        if len(call.args) > len(positional) and args.vararg is None:
+            return False
+        named = {k.arg for k in call.keywords}
+        keyword_ok = {a.arg for a in args.args + args.kwonlyargs}
+        if args.kwarg is None and not named <= keyword_ok:
+            return False
+        if any(name in named for name in positional[: len(call.args)]):
+            return False  # given twice
+        bound = set(positional[: len(call.args)]) | named
+        required_kwonly = [a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is None]
+        return all(name in bound for name in required + required_kwonly)
+
+
+def _target_function(module: ast.Module) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    defs = [s for s in module.body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)]
+    return defs[-1] if defs else None
+
+
+def _is_wordlike(stmt: ast.stmt) -> bool:
+    """A statement that is really prose which happens to parse (`fizzbuzz`, a bare string)."""
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Name | ast.Constant)
+
+
+def _signature(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    bare = copy.copy(fn)
+    bare.body = [ast.Pass()]
+    bare.decorator_list = []
+    return ast.unparse(bare).split("\n", 1)[0]
+
+
+# ---------------------------------------------------------------- docstring examples
+
+
+def docstring_examples(docstring: str, entry_point: str, known: Set[str] = frozenset()) -> list[TestCase]:
+    """`assert` tests from the docstring's doctests and `f(x) == y` lines.
+
+    Examples that do not parse, or use a name that is neither a builtin, the entry point nor
+    in `known` (`is_happy(abc)`, `== true`), are skipped.
+    """
+    pairs = _doctest_pairs(docstring) + _inline_pairs(docstring, entry_point)
+    names = set(known) | set(dir(builtins)) | {entry_point}
+    tests: list[TestCase] = []
+    seen: set[str] = set()
+    for call, expected in pairs:
+        source = _example_assert(call, expected, entry_point, names)
+        if source is None:
+            continue
+        key = ast.dump(ast.parse(source))
+        if key not in seen:
+            seen.add(key)
+            tests.append(TestCase(name=f"example_{len(tests) + 1}", source=source))
+    return tests
+
+
+def _doctest_pairs(docstring: str) -> list[tuple[str, str]]:
+    lines = docstring.splitlines()
+    pairs: list[tuple[str, str]] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i].strip()
+        if not line.startswith(">>>"):
+            i += 1
+            continue
+        source = [line[3:].strip()]
+        i += 1
+        while i < len(lines) and lines[i].strip().startswith("..."):
+            source.append(lines[i].strip()[3:].strip())
+            i += 1
+        expected: list[str] = []
+        while i < len(lines) and lines[i].strip() and not lines[i].strip().startswith(">>>"):
+            expected.append(lines[i].strip())
+            i += 1
+        if expected:
+            pairs.append(("\n".join(source), "\n".join(expected)))
+    return pairs
+
+
+def _inline_pairs(docstring: str, entry_point: str) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    for raw in docstring.splitlines():
+        line = raw.strip()
+        if not line.startswith(entry_point + "("):
+            continue
+        for sep in _INLINE_SEPARATORS:
+            pair = _split_parseable(line, sep)
+            if pair is not None:
+                pairs.append(pair)
+                break
+    return pairs
+
+
+def _split_parseable(line: str, sep: str) -> tuple[str, str] | None:
+    start = 0
+    while (at := line.find(sep, start)) >= 0:
+        left, right = line[:at].strip(), line[at + len(sep) :].strip()
+        if _parses_as_expression(left) and _parses_as_expression(right):
+            return left, right
+        start = at + 1
+    return None
+
+
+def _parses_as_expression(text: str) -> bool:
+    try:
+        ast.parse(text, mode="eval")
+    except SyntaxError:
+        return False
+    return bool(text)
+
+
+def _example_assert(call: str, expected: str, entry_point: str, names: Set[str]) -> str | None:
+    try:
+        call_expr = ast.parse(call, mode="eval").body
+        expected_expr = ast.parse(expected, mode="eval").body
+    except SyntaxError:
+        return None
+    if (
+        not calls_function(call_expr, entry_point)
+        or not _uses_only(call_expr, names)
+        or not _uses_only(expected_expr, names)
+    ):
+        return None
+    if (
+        isinstance(call_expr, ast.Call)
+        and isinstance(call_expr.func, ast.Name)
+        and call_expr.func.id == "print"
+    ):
+        return None
+    call_src, expected_src = ast.unparse(call_expr), ast.unparse(expected_expr)
+    if is_float_literal(expected_expr):
+        return f"assert abs({call_src} - ({expected_src})) < {FLOAT_TOLERANCE}"
+    return f"assert {call_src} == {expected_src}"
+
+
+def _uses_only(expr: ast.expr, names: Set[str]) -> bool:
+    bound = {n.arg for n in ast.walk(expr) if isinstance(n, ast.arg)}  # lambda parameters
+    bound |= {n.id for n in ast.walk(expr) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return all(n.id in names or n.id in bound for n in ast.walk(expr) if isinstance(n, ast.Name))
+
+
+def _defined_names(module: ast.Module) -> set[str]:
+    """Names the problem's top level binds: imports, functions, classes, assignments."""
+    names: set[str] = set()
+    for stmt in module.body:
+        if isinstance(stmt, ast.Import | ast.ImportFrom):
+            names |= {(a.asname or a.name).split(".")[0] for a in stmt.names}
+        elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(stmt.name)
+        elif isinstance(stmt, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return names
+
+
+def is_float_literal(expr: ast.expr) -> bool:
+    if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.USub | ast.UAdd):
+        expr = expr.operand
+    return isinstance(expr, ast.Constant) and isinstance(expr.value, float)
+
+
+def calls_function(node: ast.AST, name: str) -> bool:
+    """Whether `node` contains a call of the plain name `name`."""
+    return any(
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == name for n in ast.walk(node)
+    )
+
+
+# ---------------------------------------------------------------- the program to execute
+
+
+def assemble_program(problem: Problem, code: str) -> str:
+    """The program the verifier runs for `code` written for `problem`.
+
+    Code that defines the entry point runs after the problem's other top-level statements
+    (imports, helper functions and constants it does not itself redefine). Code that does not
+    is taken as the function's body and appended to the problem text.
+    """
+    code = code.strip("\n")
+    if problem.entry_point is None:
+        return code.rstrip() + "\n"
+    try:
+        module: ast.Module | None = ast.parse(code)
+    except SyntaxError:
+        module = None
+    if module is not None:
+        defined = {
+            s.name
+            for s in module.body
+            if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        }
+        if problem.entry_point in defined:
+            return _join(_problem_context(problem, defined) + [code])
+    elif re.search(rf"^\s*(async\s+)?def\s+{re.escape(problem.entry_point)}\s*\(", code, re.M):
+        # A broken full definition: run it as written so the verifier reports why it fails.
+        return _join(_problem_context(problem, {problem.entry_point}) + [code])
+    return problem.text.rstrip("\n") + "\n" + _as_body(problem, code) + "\n"
+
+
+def _problem_context(problem: Problem, defined: set[str]) -> list[str]:
+    """The problem's top-level statements besides the target: imports, helpers, constants."""
+    module = ast.parse(problem.text)
+    target = _target_function(module)
+    kept = []
+    for stmt in module.body:
+        if stmt is target:
+            continue
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and stmt.name in defined:
+            continue
+        if (
+            isinstance(stmt, ast.Expr)
+            and isinstance(stmt.value, ast.Constant)
+            and isinstance(stmt.value.value, str)
+        ):
+            continue  # a module docstring
+        kept.append(ast.get_source_segment(problem.text, stmt, padded=True) or ast.unparse(stmt))
+    return kept
+
+
+def _as_body(problem: Problem, code: str) -> str:
+    if code[:1] in (" ", "\t"):
+        return code.rstrip()
+    target = _target_function(ast.parse(problem.text))
+    column = target.body[0].col_offset if target is not None and target.body else 4
+    return textwrap.indent(code.rstrip(), " " * column)
+
+
+def _join(parts: list[str]) -> str:
+    return "\n\n".join(p.strip("\n") for p in parts if p.strip()) + "\n"

@@ -1,0 +1,178 @@
+"""Every prompt template of the engine, in one place. Bump PROMPT_VERSION on any change.
+
+The pseudocode-first format: the assistant answers in steps headed `### Step k: <title>`.
+The engine writes each step's header itself (so a small model keeps the format) and the
+model writes the content: a node's text is header + content + a blank line. Pseudocode steps
+start with "1." written by the engine (the lead: it keeps the 0.5B model from jumping to code);
+the code step's header opens the ```python block, its content is the code, closed by the engine.
+To generate step k: prompt with `step_prompt`, then `step_content` of the continuation.
+Judgements (PRM, self-critic) are asked as a new user turn after the partial answer, so they
+reuse the tokens (and the KV cache) of the node they judge and add only a short suffix.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from o1coder.engine.problem import Problem
+from o1coder.engine.types import CODE, REFINE, STRUCTURE
+from o1coder.models.backend import Backend
+
+PROMPT_VERSION = "o1c-prompts-2"  # 2: pseudocode lead "1.", terser TCG prompt, code stops at "### Step"
+
+SYSTEM_PROMPT = (
+    "You are an expert Python programmer. You always think in pseudocode first: you plan the "
+    "algorithm as short numbered pseudocode lines, refine the plan, and only then write the Python code."
+)
+
+METHOD = """Work in steps. Start every step with a header line `### Step k: <title>`.
+- Step 1 defines the algorithm structure in pseudocode: the function, its inputs and output, and the plan as short numbered lines. No code.
+- The next steps refine the pseudocode into concrete operations, as numbered lines. No code.
+- The final step writes the complete function in one ```python code block: its signature, the imports it needs and the body, without repeating the docstring."""
+
+STEP_TITLES = {
+    STRUCTURE: "Define the algorithm structure (pseudocode)",
+    REFINE: "Refine the pseudocode",
+    CODE: "Generate the Python code",
+}
+CODE_FENCE = "```python\n"
+PSEUDOCODE_LEAD = "1."
+STEP_STOPS = ("### Step", "```", "<|im_end|>")
+CODE_STOPS = ("```", "### Step")  # a code step that turns into more steps is cut
+
+# The direct prompt of the greedy / best-of-N baselines (as measured in MODELS.md).
+DIRECT_MAX_TOKENS = 512
+
+# Judgement questions; the answer is read from the first token's yes/no probabilities.
+PRM_QUESTION = (
+    "Look at the last step of your answer above. Is it correct and useful toward a correct solution "
+    "of the problem? Answer yes or no."
+)
+SELF_CRITIC_QUESTION = (
+    "Is the pseudocode above complete enough to write the final Python code now? Answer yes or no."
+)
+YES = ("yes", "Yes", "YES")
+NO = ("no", "No", "NO")
+_SENTINEL = "\x00o1c-sentinel\x00"
+
+
+def problem_block(problem: Problem) -> str:
+    if problem.is_function:
+        return f"```python\n{problem.text.rstrip()}\n```"
+    return (
+        f"{problem.text.strip()}\n\nWrite the solution as a Python function named `{problem.function_name}`."
+    )
+
+
+def method_messages(problem: Problem) -> list[dict[str, str]]:
+    """System + user turns of the pseudocode-first prompt (MCTS and the pseudocode chain)."""
+    task = "Complete this Python function." if problem.is_function else "Solve this programming task."
+    user = f"{task}\n\n{problem_block(problem)}\n\n{METHOD}"
+    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+
+
+def chat_prefix(backend: Backend, problem: Problem) -> str:
+    """The chat text every pseudocode-first answer continues."""
+    return backend.render_chat(method_messages(problem), add_generation_prompt=True)
+
+
+def step_header(action: str, k: int) -> str:
+    """The header the engine writes before the model's content of step `k`."""
+    header = f"### Step {k}: {STEP_TITLES[action]}\n"
+    return header + CODE_FENCE if action == CODE else header
+
+
+def step_lead(action: str) -> str:
+    """The start of a step's content the engine writes for the model: pseudocode steps open a
+    numbered list (without it a small model tends to jump to code at once)."""
+    return "" if action == CODE else PSEUDOCODE_LEAD
+
+
+def step_prompt(action: str, k: int) -> str:
+    """What the engine writes before the model continues step `k`: header and lead."""
+    return step_header(action, k) + step_lead(action)
+
+
+def step_content(action: str, generated: str) -> str:
+    """A step's content from the model's continuation of `step_prompt` (the lead included)."""
+    return clean_step_text(step_lead(action) + generated)
+
+
+def step_body(action: str, content: str) -> str:
+    """What follows the header in a node's text: the content, closed and spaced."""
+    if action == CODE:
+        return content.rstrip() + "\n```\n\n"
+    return content.rstrip() + "\n\n"
+
+
+def step_segment(action: str, k: int, content: str) -> str:
+    return step_header(action, k) + step_body(action, clean_step_text(content))
+
+
+def stop_strings(action: str) -> tuple[str, ...]:
+    return CODE_STOPS if action == CODE else STEP_STOPS
+
+
+def clean_step_text(text: str) -> str:
+    """A step's content as shown and stored: no surrounding blank lines or trailing spaces."""
+    return text.strip("\n").rstrip()
+
+
+def direct_messages(problem: Problem) -> list[dict[str, str]]:
+    """The baseline prompt: complete the function, reply with the whole function in one block."""
+    if problem.is_function:
+        ask = (
+            "Complete the following Python function. Reply with the whole function in one python code block."
+        )
+    else:
+        ask = "Solve the following task. Reply with the whole function in one python code block."
+    return [{"role": "user", "content": f"{ask}\n\n{problem_block(problem)}"}]
+
+
+def tcg_messages(problem: Problem, n: int) -> list[dict[str, str]]:
+    name = problem.function_name
+    user = (
+        f"Write {n} test cases for the Python function `{name}` below. Reply with one ```python code block "
+        f"of exactly {n} lines, each line `assert {name}(<arguments>) == <expected result>` with fixed inputs. "
+        "Work out each expected result carefully from the description. No messages, no comments, no other code."
+        f"\n\n{problem_block(problem)}"
+    )
+    return [{"role": "user", "content": user}]
+
+
+def tcg_answer_start(problem: Problem) -> str:
+    """The start of the TCG answer the engine writes for the model: the block and the first assert."""
+    return f"```python\nassert {problem.function_name}("
+
+
+def judge_suffix(backend: Backend, question: str) -> str:
+    """The chat text that closes the assistant turn and asks `question` (template-generic)."""
+    messages = [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "user", "content": "task"},
+        {"role": "assistant", "content": _SENTINEL},
+        {"role": "user", "content": question},
+    ]
+    rendered = backend.render_chat(messages, add_generation_prompt=True)
+    at = rendered.find(_SENTINEL)
+    if at < 0:
+        raise ValueError(f"the chat template of {backend.name} drops assistant turns; cannot ask judgements")
+    return rendered[at + len(_SENTINEL) :]
+
+
+_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*?)(?:^[ \t]*```|\Z)", re.S | re.M)
+
+
+def first_code_block(text: str, languages: Sequence[str] = ("python", "py", "python3", "")) -> str | None:
+    """The content of the first fenced block in `text` (unclosed: up to the end); None if none."""
+    for match in _FENCE.finditer(text):
+        if match.group(1).lower() in languages:
+            return match.group(2).rstrip("\n")
+    return None
+
+
+def extract_code(text: str) -> str:
+    """The code of a free-form reply: its first code block, else the whole reply."""
+    block = first_code_block(text)
+    return (block if block is not None else text).strip("\n")

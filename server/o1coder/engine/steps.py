@@ -1,0 +1,195 @@
+"""Proposing and valuing pseudocode-first steps: the model work shared by MCTS and the chain.
+
+`StepRunner.propose` samples children of a node in one batched `generate` (the engine writes
+each step's header, the model its content; duplicates merged). `StepRunner.value` judges
+nodes with the PRM in one batched `judge` and executes code steps with the verifier; every
+verified code step is recorded as a `Candidate`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from o1coder.config import SearchSettings
+from o1coder.engine import prompts
+from o1coder.engine.budget import Meter, Verifier
+from o1coder.engine.problem import Problem, assemble_program
+from o1coder.engine.tree import Node
+from o1coder.engine.types import CODE, Step
+from o1coder.models.backend import Backend, SampleParams
+from o1coder.sandbox.types import TestCase, VerificationReport
+
+
+@dataclass
+class Candidate:
+    """A verified piece of code and the steps that led to it."""
+
+    code: str
+    steps: list[Step]
+    report: VerificationReport
+    reward: float
+    prm_value: float | None = None
+    node: Node | None = None  # the tree node, or a rollout's node outside the tree
+
+    @property
+    def rank(self) -> tuple[float, float]:
+        """Verified reward first, the PRM value breaking ties."""
+        return (self.reward, self.prm_value if self.prm_value is not None else 0.0)
+
+
+def best_candidate(candidates: Sequence[Candidate]) -> Candidate | None:
+    """The highest-ranked candidate; the earliest among equals."""
+    best: Candidate | None = None
+    for candidate in candidates:
+        if best is None or candidate.rank > best.rank:
+            best = candidate
+    return best
+
+
+def normalize_step(text: str) -> str:
+    """What makes two step texts the same: their words, ignoring spacing and blank lines."""
+    return "\n".join(re.sub(r"\s+", " ", line).strip() for line in text.splitlines() if line.strip())
+
+
+def reuse_tokens(backend: Backend, sampled: Sequence[int], text: str) -> list[int]:
+    """Tokens spelling `text`, starting with as many of the `sampled` tokens as spell its start.
+
+    The backend's KV cache holds the sampled tokens; keeping them (instead of retokenizing the
+    step) lets judging and expanding the new node reuse that cache.
+    """
+    kept: list[int] = []
+    at = 0
+    for token in sampled:
+        piece = backend.detokenize([token])
+        if not piece or "\ufffd" in piece or not text.startswith(piece, at):
+            break
+        kept.append(token)
+        at += len(piece)
+    return kept + (backend.tokenize(text[at:]) if at < len(text) else [])
+
+
+class StepRunner:
+    def __init__(
+        self,
+        problem: Problem,
+        tests: list[TestCase],
+        *,
+        policy: Backend,
+        prm: Backend,
+        verifier: Verifier,
+        settings: SearchSettings,
+        meter: Meter,
+    ):
+        self.problem = problem
+        self.tests = tests
+        self.policy = policy
+        self.prm = prm
+        self.verifier = verifier
+        self.settings = settings
+        self.meter = meter
+        self.root = Node.root(prompts.method_messages(problem))
+        self.candidates: list[Candidate] = []
+        self._next_id = 1
+        self._suffixes: dict[tuple[str, str], list[int]] = {}
+
+    def params(self, action: str, temperature: float, seed: int) -> SampleParams:
+        s = self.settings
+        return SampleParams(
+            max_tokens=s.max_code_tokens if action == CODE else s.max_step_tokens,
+            temperature=temperature,
+            top_k=s.top_k,
+            top_p=s.top_p,
+            seed=seed,
+            stop=prompts.stop_strings(action),
+        )
+
+    def propose(
+        self,
+        parent: Node,
+        actions: Sequence[str],
+        *,
+        temperature: float,
+        seeds: Sequence[int],
+        attach: bool,
+    ) -> list[Node]:
+        """Sample one step per action after `parent` in one batched call; empty and duplicate ones dropped.
+
+        Attached children join the tree (ids, the node count); the others (rollout steps) only
+        point to their parent.
+        """
+        base = parent.tokens_for(self.policy)
+        depth = parent.depth + 1
+        prefixes = [
+            base
+            + self.policy.tokenize(prompts.step_header(a, depth))
+            + self.policy.tokenize(prompts.step_lead(a))
+            for a in actions
+        ]
+        params = [self.params(a, temperature, seed) for a, seed in zip(actions, seeds, strict=True)]
+        outs = self.meter.generate(self.policy, prefixes, params)
+        children: list[Node] = []
+        seen: set[tuple[str, str]] = set()
+        for action, prefix, out in zip(actions, prefixes, outs, strict=True):
+            content = prompts.step_content(action, out.text)
+            key = (action, normalize_step(content))
+            if not any(ch.isalnum() for ch in out.text) or key in seen:
+                continue  # an empty or junk step ("#"), or a duplicate
+            seen.add(key)
+            node = Node(
+                id=-1, parent=parent, action=action, content=content, depth=depth, is_terminal=action == CODE
+            )
+            written = len(prompts.step_lead(action))  # the body starts with the lead, already in `prefix`
+            node.set_tokens(self.policy, prefix + reuse_tokens(self.policy, out.tokens, node.body[written:]))
+            children.append(node)
+        if attach:
+            for node in children:
+                node.id = self._next_id
+                self._next_id += 1
+            parent.children.extend(children)
+            parent.expanded = True
+            self.meter.nodes += len(children)
+        return children
+
+    def judge_suffix(self, backend: Backend, question: str) -> list[int]:
+        key = (backend.name, question)
+        if key not in self._suffixes:
+            self._suffixes[key] = backend.tokenize(prompts.judge_suffix(backend, question))
+        return self._suffixes[key]
+
+    def value(self, nodes: Sequence[Node]) -> None:
+        """PRM values for all `nodes` (one batched judge); code nodes are also executed.
+
+        V is the PRM value for pseudocode and the verified reward for code (the PRM value is
+        kept in `prm_value`).
+        """
+        if not nodes:
+            return
+        suffix = self.judge_suffix(self.prm, prompts.PRM_QUESTION)
+        values = self.meter.judge(
+            self.prm, [n.tokens_for(self.prm) + suffix for n in nodes], prompts.YES, prompts.NO
+        )
+        for node, value in zip(nodes, values, strict=True):
+            node.prm_value = node.value = value
+        for node in nodes:
+            if node.is_code:
+                self.verify(node)
+
+    def verify(self, node: Node) -> Candidate:
+        program = assemble_program(self.problem, node.content)
+        report = self.meter.verify(self.verifier, program, self.tests)
+        node.report = report
+        node.reward = node.value = report.reward(self.settings.compile_weight)
+        candidate = Candidate(node.content, node.steps(), report, node.reward, node.prm_value, node)
+        self.candidates.append(candidate)
+        return candidate
+
+    def end_of_inference(self, node: Node) -> bool:
+        """The self-critic: is the pseudocode so far complete enough to write the code?"""
+        suffix = self.judge_suffix(self.policy, prompts.SELF_CRITIC_QUESTION)
+        [p_yes] = self.meter.judge(
+            self.policy, [node.tokens_for(self.policy) + suffix], prompts.YES, prompts.NO
+        )
+        node.end_of_inference = p_yes >= 0.5
+        return node.end_of_inference

@@ -1,0 +1,125 @@
+"""`solve`: tests first (unless given), then one strategy, then a SolveResult with its costs."""
+
+from __future__ import annotations
+
+from o1coder.config import STRATEGIES, SearchSettings
+from o1coder.engine.baselines import best_of_n, greedy, pseudocode_chain
+from o1coder.engine.budget import Meter, Verifier, unique_backends
+from o1coder.engine.mcts import MCTS
+from o1coder.engine.problem import Problem
+from o1coder.engine.prompts import PROMPT_VERSION
+from o1coder.engine.steps import Candidate, StepRunner
+from o1coder.engine.tcg import generate_tests
+from o1coder.engine.tree import Node
+from o1coder.engine.types import (
+    CODE,
+    Budget,
+    CancelToken,
+    ProgressCallback,
+    ProgressEvent,
+    SearchStats,
+    SolveResult,
+)
+from o1coder.models.backend import Backend
+from o1coder.sandbox.types import TestCase
+
+
+def solve(
+    problem: Problem,
+    *,
+    policy: Backend,
+    prm: Backend,
+    tcg: Backend,
+    verifier: Verifier,
+    settings: SearchSettings,
+    budget: Budget,
+    tests: list[TestCase] | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> SolveResult:
+    """Solve `problem` with `settings.strategy` within `budget` (which the test generation also spends)."""
+    if settings.strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {settings.strategy!r}: use one of {', '.join(STRATEGIES)}")
+    notify = progress or (lambda _event: None)
+    backends = unique_backends([policy, prm, tcg])
+    for backend in backends:
+        backend.tree.clear()
+    meter = Meter(backends, budget, cancel)
+
+    if tests is None:
+        notify(ProgressEvent(phase="tests", message="writing tests"))
+        tests = generate_tests(problem, tcg, settings, meter, cancel)
+    notify(
+        ProgressEvent(
+            phase="tests",
+            tests_total=len(tests),
+            tokens_generated=meter.tokens_generated,
+            message=f"{len(tests)} tests",
+        )
+    )
+
+    answer: Candidate | None
+    tree: Node | None = None
+    stopped_by = "done"
+    if settings.strategy in ("mcts", "pseudocode"):
+        runner = StepRunner(
+            problem, tests, policy=policy, prm=prm, verifier=verifier, settings=settings, meter=meter
+        )
+        tree = runner.root
+        if settings.strategy == "mcts":
+            outcome = MCTS(runner, settings, progress).run()
+            answer, stopped_by = outcome.best, outcome.stopped_by
+        else:
+            answer = pseudocode_chain(runner)
+    else:
+        run = best_of_n if settings.strategy == "best-of-n" else greedy
+        answer = run(problem, tests, policy=policy, verifier=verifier, settings=settings, meter=meter)
+
+    result = _result(answer, tests, tree, _stats(settings.strategy, meter, stopped_by))
+    notify(
+        ProgressEvent(
+            phase="done",
+            nodes=result.stats.nodes,
+            best_value=result.value,
+            tests_passing=result.test_results.passed if result.test_results else 0,
+            tests_total=len(tests),
+            tokens_generated=result.stats.tokens_generated,
+        )
+    )
+    return result
+
+
+def _stats(strategy: str, meter: Meter, stopped_by: str) -> SearchStats:
+    spent = meter.spent()
+    wall = meter.seconds
+    return SearchStats(
+        strategy=strategy,
+        prompt_version=PROMPT_VERSION,
+        nodes=meter.nodes,
+        tokens_generated=spent.tokens_generated,
+        prompt_tokens_evaluated=spent.prompt_tokens_evaluated,
+        unique_tree_tokens=meter.unique_tree_tokens(),
+        judgements=spent.judgements,
+        wall_seconds=wall,
+        tokens_per_second=spent.tokens_generated / wall if wall > 0 else 0.0,
+        stopped_by=stopped_by,
+    )
+
+
+def _result(
+    answer: Candidate | None, tests: list[TestCase], tree: Node | None, stats: SearchStats
+) -> SolveResult:
+    if answer is None:  # the model wrote no code at all
+        return SolveResult(
+            code="", pseudocode="", steps=[], tests=tests, test_results=None, stats=stats, tree=tree
+        )
+    return SolveResult(
+        code=answer.code,
+        pseudocode="\n\n".join(step.text for step in answer.steps if step.action != CODE),
+        steps=answer.steps,
+        tests=tests,
+        test_results=answer.report,
+        stats=stats,
+        value=answer.reward,
+        tree=tree,
+    )
