@@ -1,0 +1,72 @@
+"""`o1coder serve`: the language server, over stdio (default) or `--tcp HOST:PORT`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from o1coder.lsp.logging_setup import LEVELS, attach_client, default_log_file, setup_logging
+
+DESCRIPTION = (
+    "Speak the Language Server Protocol to an editor: code actions to plan, implement and test "
+    "Python functions with the local model, inline completion, progress and cancellation. "
+    "Models load on first use. Logs go to the editor (window/logMessage) and to a rotating file "
+    f"({default_log_file()})."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tcp",
+        metavar="HOST:PORT",
+        default=None,
+        help="listen on a TCP socket instead of stdin/stdout (e.g. 127.0.0.1:2087)",
+    )
+    parser.add_argument("--log-level", choices=LEVELS, default="info", help="log level (default: info)")
+    parser.add_argument("--log-file", default=None, help="log file (default: %(default)s → the user log dir)")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="run the language server (stdio, or --tcp HOST:PORT)", description=DESCRIPTION)
+    add_arguments(p)
+    p.set_defaults(func=run)
+
+
+def parse_tcp(value: str) -> tuple[str, int]:
+    """("host", port) from "HOST:PORT" (IPv6 as "[::1]:PORT"); ValueError saying what is wrong."""
+    host, sep, port_text = value.rpartition(":")
+    if not sep or not host or not port_text.isdigit():
+        raise ValueError(f"--tcp wants HOST:PORT, e.g. 127.0.0.1:2087; got {value!r}")
+    port = int(port_text)
+    if not 0 < port < 65536:
+        raise ValueError(f"--tcp port must be between 1 and 65535; got {port}")
+    return host.strip("[]"), port
+
+
+def run(args: argparse.Namespace) -> int:
+    address = None
+    if args.tcp:
+        try:
+            address = parse_tcp(args.tcp)
+        except ValueError as exc:
+            print(f"o1coder serve: {exc}", file=sys.stderr)
+            return 2
+    from pathlib import Path
+
+    log_file = setup_logging(args.log_level, Path(args.log_file) if args.log_file else None)
+    from o1coder.lsp.server import server
+
+    attach_client(server, args.log_level)
+    log = logging.getLogger("o1coder.serve")
+    log.debug("log file: %s", log_file)
+    # The worker thread runs Python between llama.cpp calls; a short switch interval keeps the
+    # event loop's answers (code actions, didChange) prompt while it does.
+    sys.setswitchinterval(0.001)
+    if address is not None:
+        host, port = address
+        print(f"o1coder serve: listening on {host}:{port}", file=sys.stderr, flush=True)
+        server.start_tcp(host, port)
+    else:
+        server.start_io()
+    return 0

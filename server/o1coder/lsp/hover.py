@@ -1,0 +1,31 @@
+"""Hover on a function header: what o1coder can do there, and the search running on the document."""
+
+from __future__ import annotations
+
+from lsprotocol import types
+
+from o1coder.lsp import edits
+from o1coder.lsp.code_actions import TITLES
+
+
+def hover(text: str, position: types.Position, status: str | None) -> types.Hover | None:
+    """Markdown for the header of the function at `position`; None elsewhere."""
+    lines = edits.split_lines(text)
+    target = edits.find_function(lines, position.line, position.character)
+    if target is None or not target.def_line <= position.line <= target.header_end:
+        return None
+    parts = []
+    if status:
+        parts.append(f"**o1coder** · {status}")
+    if target.stub:
+        first = TITLES["refine"] if target.has_plan else TITLES["plan"]
+        parts.append(f"**o1coder** code actions: {first} · {TITLES['implement']} · {TITLES['tests']}")
+    if not parts:
+        return None
+    return types.Hover(
+        contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value="\n\n".join(parts)),
+        range=types.Range(
+            start=types.Position(line=target.def_line, character=0),
+            end=types.Position(line=target.def_line, character=edits.utf16_len(lines[target.def_line])),
+        ),
+    )

@@ -1,0 +1,412 @@
+"""The o1coder language server: state on one LanguageServer subclass, thin handlers.
+
+Each handler gets the document, calls a pure module (code_actions, edits, completion,
+configuration) or submits model work (commands, jobs), and converts the result. Model work
+never runs on the event loop, so listing actions, hover and didChange are answered while a
+search runs. Nothing loads a model before it is first needed: `initialize` answers at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from cattrs import transform_error
+from cattrs.errors import ClassValidationError
+from lsprotocol import types
+from pygls.capabilities import get_capability
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.workspace import TextDocument
+
+from o1coder import __version__
+from o1coder.config import DEFAULT_MODEL, Settings, SettingsError
+from o1coder.engine.types import Budget
+from o1coder.lsp import code_actions, commands, completion, configuration, edits, hover
+from o1coder.lsp.code_actions import (
+    CMD_CANCEL,
+    CMD_IMPLEMENT,
+    CMD_PLAN,
+    CMD_REFINE,
+    CMD_RETRY,
+    CMD_SHOW_MODELS,
+    CMD_TESTS,
+)
+from o1coder.lsp.jobs import Jobs
+
+if TYPE_CHECKING:
+    from o1coder.engine.engine import Engine
+
+log = logging.getLogger(__name__)
+
+
+REJECTED = object()  # a request answered with an error before dispatch
+
+
+class O1CoderProtocol(LanguageServerProtocol):
+    """pygls' protocol, with two fixes for a server that must keep answering.
+
+    - A request whose params do not match the LSP types gets an InvalidParams error
+      response naming the bad field (pygls would log it and never answer).
+    - `$/cancelRequest` also stops the request's model work: pygls only cancels the
+      request's future, and a running thread would keep going, so the job's CancelToken
+      is set too.
+    """
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if isinstance(data, dict) and "id" in data and isinstance(data.get("method"), str):
+                detail = _validation_detail(exc)
+                error = JsonRpcInvalidParams(f"invalid params for {data['method']}: {detail}")
+                log.warning("rejected %s request %s: %s", data["method"], data["id"], detail)
+                self._send_response(data["id"], error=error.to_response_error())
+                return REJECTED
+            raise
+
+    def handle_message(self, message: Any) -> None:
+        if message is REJECTED:
+            return
+        super().handle_message(message)
+
+    def _handle_cancel_notification(self, msg_id: Any) -> None:
+        super()._handle_cancel_notification(msg_id)
+        server = self._server
+        if isinstance(server, O1CoderServer):
+            server.jobs.cancel_request(msg_id)
+
+
+def _validation_detail(exc: Exception) -> str:
+    cause = exc.__cause__
+    if isinstance(cause, ClassValidationError):
+        return "; ".join(transform_error(cause, path="message")[:3])
+    return str(cause or exc) or type(exc).__name__
+
+
+class O1CoderServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("o1coder", __version__, protocol_cls=O1CoderProtocol, max_workers=4)
+        self.settings = Settings()
+        self.engine: Engine | None = None
+        self._engine_lock = threading.Lock()
+        self.jobs = Jobs()
+        self.last_refused: commands.Refused | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._last_once = ""
+
+    def shutdown(self) -> None:
+        """Also on a lost connection: stop model work so the process can exit."""
+        self.jobs.shutdown()
+        super().shutdown()
+
+    # ------------------------------------------------------------ engine
+    def get_engine(self) -> Engine:
+        """The engine, created on first use (on the worker thread: imports and no model load)."""
+        with self._engine_lock:
+            if self.engine is None:
+                from o1coder.engine.engine import Engine
+
+                self.engine = Engine(self.settings)
+            return self.engine
+
+    def settings_budget(self) -> Budget:
+        s = self.settings.search
+        return Budget(tokens=s.budget_tokens, nodes=s.budget_nodes, seconds=s.budget_seconds)
+
+    # ------------------------------------------------------------ settings
+    def apply_settings(self, data: Any, source: str) -> bool:
+        """Layer the client's `o1coder` settings over the current ones; on error keep them and say which."""
+        old = self.settings
+        try:
+            new = configuration.merge_settings(old, data)
+        except SettingsError as exc:
+            self.show(
+                f"o1coder: invalid setting {configuration.SECTION}.{exc.setting} ({source}): "
+                f"{str(exc).split(': ', 1)[-1]}. Keeping the previous value; fix the setting to apply it.",
+                types.MessageType.Error,
+            )
+            log.warning("rejected settings from %s: %s", source, exc)
+            return False
+        changed = configuration.describe_change(old, new)
+        if not changed:
+            return True
+        self.settings = new
+        log.info("settings from %s: %s changed", source, ", ".join(changed))
+        if self.engine is not None:
+            engine = self.engine
+            self.jobs.run_on_worker(lambda: engine.update_settings(new))  # between jobs, never during one
+        roles = configuration.changed_roles(old, new)
+        if roles:
+            self.check_models(roles)
+        return True
+
+    def check_models(self, roles: list[str] | tuple[str, ...] = configuration.ROLES) -> None:
+        """Tell the user (without loading anything) about roles whose model file is missing or corrupt."""
+        models = self.settings.models
+
+        def check() -> list[tuple[str, Exception]]:
+            from o1coder.models.pool import resolve_role
+
+            problems = []
+            for role in roles:
+                try:
+                    resolve_role(models, role)
+                except Exception as exc:
+                    problems.append((role, exc))
+            return problems
+
+        def report(future: Any) -> None:
+            try:
+                problems = future.result()
+            except Exception as exc:  # the check itself failed: say so, keep going
+                log.warning("could not check the model files: %s", exc)
+                return
+            if self.settings.models is not models:
+                return  # settings changed again meanwhile; that change runs its own check
+            for role, exc in problems:
+                self.show(role_error_message(role, exc), types.MessageType.Error)
+
+        future = self.thread_pool.submit(check)
+        future.add_done_callback(lambda f: self.call_soon(report, f))
+
+    # ------------------------------------------------------------ client I/O
+    def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run `fn(*args)` on the event loop thread (directly when already on it)."""
+        loop = self.loop
+        if loop is None or threading.get_ident() == self._loop_thread:
+            fn(*args)
+            return
+        with contextlib.suppress(RuntimeError):  # a closed loop: the server is exiting
+            loop.call_soon_threadsafe(fn, *args)
+
+    def show(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
+        self.call_soon(self.window_show_message, types.ShowMessageParams(type=kind, message=message))
+
+    def show_once(self, message: str, kind: types.MessageType = types.MessageType.Error) -> None:
+        """`show`, unless this very message was the last one shown this way (completions retry often)."""
+        if message != self._last_once:
+            self._last_once = message
+            self.show(message, kind)
+
+    def offer_retry(self, message: str) -> None:
+        """Tell the user an edit was refused, with a Retry action that runs o1coder.retry."""
+        if not get_capability(self.client_capabilities, "window.show_message.message_action_item", None):
+            self.show(f"{message} (run the o1coder.retry command)", types.MessageType.Warning)
+            return
+
+        async def ask() -> None:
+            try:
+                choice = await self.window_show_message_request_async(
+                    types.ShowMessageRequestParams(
+                        type=types.MessageType.Warning,
+                        message=message,
+                        actions=[types.MessageActionItem(title=commands.RETRY_TITLE)],
+                    )
+                )
+            except Exception as exc:
+                log.debug("showMessageRequest failed: %s", exc)
+                return
+            if choice is not None and choice.title == commands.RETRY_TITLE:
+                await commands.retry(self, ())
+
+        asyncio.ensure_future(ask())
+
+    def supports_document_changes(self) -> bool:
+        return bool(get_capability(self.client_capabilities, "workspace.workspace_edit.document_changes", False))
+
+    def can_create_files(self) -> bool:
+        operations = get_capability(self.client_capabilities, "workspace.workspace_edit.resource_operations", None)
+        return self.supports_document_changes() and bool(operations) and types.ResourceOperationKind.Create in operations
+
+    def client_resolves_command(self) -> bool:
+        properties = get_capability(self.client_capabilities, "text_document.code_action.resolve_support.properties", [])
+        return "command" in (properties or [])
+
+    def describe_failure(self, exc: Exception) -> str:
+        """One line for the user: what failed and what to do."""
+        from o1coder.engine.problem import ProblemError
+        from o1coder.models.pool import RoleError
+
+        if isinstance(exc, RoleError):
+            return role_error_message(exc.role, exc.cause)
+        if isinstance(exc, ProblemError | commands.WorkError):
+            return str(exc)
+        if isinstance(exc, ImportError):
+            log.exception("the engine cannot be imported")
+            return f"the o1coder engine cannot be loaded ({exc}); reinstall o1-coder"
+        log.exception("work failed")
+        return f"{type(exc).__name__}: {exc} (details in the o1coder log)"
+
+
+def role_error_message(role: str, exc: Exception) -> str:
+    """Which role's model cannot be used, why, and the `o1coder models ...` command that fixes it."""
+    cause = getattr(exc, "cause", exc)
+    text = str(cause)
+    if "o1coder models" not in text:
+        text += (
+            f"; run `o1coder models list` to see the installed models, or `o1coder models install {DEFAULT_MODEL}` "
+            f"and set o1coder.models.{role} to {DEFAULT_MODEL}"
+        )
+    return f"o1coder: the {role} model cannot be used: {text}"
+
+
+def is_python(doc: TextDocument) -> bool:
+    return edits.is_python_document(doc.language_id, doc.uri)
+
+
+server = O1CoderServer()
+
+
+# ---------------------------------------------------------------- lifecycle and settings
+
+
+@server.feature(types.INITIALIZE)
+def initialize(ls: O1CoderServer, params: types.InitializeParams) -> None:
+    ls.loop = asyncio.get_running_loop()
+    ls._loop_thread = threading.get_ident()
+    if params.initialization_options is not None:
+        ls.apply_settings(params.initialization_options, "initializationOptions")
+    log.info("o1coder %s: initialize from %s", __version__, params.client_info.name if params.client_info else "a client")
+
+
+@server.feature(types.INITIALIZED)
+async def initialized(ls: O1CoderServer, params: types.InitializedParams) -> None:
+    await pull_configuration(ls)
+    ls.check_models()
+
+
+async def pull_configuration(ls: O1CoderServer) -> None:
+    if not get_capability(ls.client_capabilities, "workspace.configuration", False):
+        return
+    try:
+        [section] = await asyncio.wait_for(
+            ls.workspace_configuration_async(
+                types.ConfigurationParams(items=[types.ConfigurationItem(section=configuration.SECTION)])
+            ),
+            timeout=5.0,
+        )
+    except Exception as exc:
+        log.debug("workspace/configuration failed: %s", exc)
+        return
+    if section:
+        ls.apply_settings({configuration.SECTION: section}, "workspace/configuration")
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+async def did_change_configuration(ls: O1CoderServer, params: types.DidChangeConfigurationParams) -> None:
+    try:
+        section = configuration.extract_section(params.settings)
+    except SettingsError:
+        section = {}  # let apply_settings report it
+    if section is None:
+        await pull_configuration(ls)  # the client sent a bare notification: ask for the section
+        return
+    ls.apply_settings(params.settings, "workspace/didChangeConfiguration")
+
+
+@server.feature(types.SHUTDOWN)
+def shutdown(ls: O1CoderServer, params: None) -> None:
+    ls.jobs.shutdown()
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: O1CoderServer, params: types.DidCloseTextDocumentParams) -> None:
+    ls.jobs.cancel(params.text_document.uri, reason="the document was closed")
+
+
+@server.feature(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
+def work_done_progress_cancel(ls: O1CoderServer, params: types.WorkDoneProgressCancelParams) -> None:
+    ls.jobs.cancel_progress(params.token)
+
+
+# ---------------------------------------------------------------- features
+
+
+@server.feature(
+    types.TEXT_DOCUMENT_CODE_ACTION,
+    types.CodeActionOptions(code_action_kinds=code_actions.PROVIDED_KINDS, resolve_provider=True),
+)
+def code_action(ls: O1CoderServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    doc = ls.workspace.get_text_document(params.text_document.uri)
+    if not is_python(doc):
+        return []
+    return code_actions.list_actions(
+        doc.source,
+        doc.uri,
+        doc.version,
+        params.range,
+        params.context.only,
+        with_command=not ls.client_resolves_command(),
+    )
+
+
+@server.feature(types.CODE_ACTION_RESOLVE)
+def code_action_resolve(ls: O1CoderServer, action: types.CodeAction) -> types.CodeAction:
+    return code_actions.resolve(action)
+
+
+@server.feature(types.TEXT_DOCUMENT_HOVER)
+def hover_feature(ls: O1CoderServer, params: types.HoverParams) -> types.Hover | None:
+    doc = ls.workspace.get_text_document(params.text_document.uri)
+    if not is_python(doc):
+        return None
+    job = ls.jobs.active(doc.uri)
+    return hover.hover(doc.source, params.position, job.status if job is not None else None)
+
+
+@server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+async def inline_completion(
+    ls: O1CoderServer, params: types.InlineCompletionParams
+) -> types.InlineCompletionList | None:
+    return await completion.inline_completion(ls, params)
+
+
+@server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[]))
+async def complete(ls: O1CoderServer, params: types.CompletionParams) -> types.CompletionList | None:
+    return await completion.completion(ls, params)
+
+
+# ---------------------------------------------------------------- commands
+
+
+@server.command(CMD_PLAN)
+async def plan_command(ls: O1CoderServer, *arguments: Any) -> dict[str, Any]:
+    return await commands.run_work(ls, CMD_PLAN, commands.parse_work_args(CMD_PLAN, arguments), ls.protocol.msg_id)
+
+
+@server.command(CMD_REFINE)
+async def refine_command(ls: O1CoderServer, *arguments: Any) -> dict[str, Any]:
+    return await commands.run_work(ls, CMD_REFINE, commands.parse_work_args(CMD_REFINE, arguments), ls.protocol.msg_id)
+
+
+@server.command(CMD_IMPLEMENT)
+async def implement_command(ls: O1CoderServer, *arguments: Any) -> dict[str, Any]:
+    args = commands.parse_work_args(CMD_IMPLEMENT, arguments)
+    return await commands.run_work(ls, CMD_IMPLEMENT, args, ls.protocol.msg_id)
+
+
+@server.command(CMD_TESTS)
+async def tests_command(ls: O1CoderServer, *arguments: Any) -> dict[str, Any]:
+    return await commands.run_work(ls, CMD_TESTS, commands.parse_work_args(CMD_TESTS, arguments), ls.protocol.msg_id)
+
+
+@server.command(CMD_CANCEL)
+async def cancel_command(ls: O1CoderServer, *arguments: Any) -> dict[str, Any]:
+    return await commands.cancel(ls, arguments)
+
+
+@server.command(CMD_SHOW_MODELS)
+async def show_models_command(ls: O1CoderServer, *arguments: Any) -> dict[str, Any]:
+    return await asyncio.get_running_loop().run_in_executor(ls.thread_pool, commands.show_models, ls)
+
+
+@server.command(CMD_RETRY)
+async def retry_command(ls: O1CoderServer, *arguments: Any) -> dict[str, Any]:
+    return await commands.retry(ls, arguments)

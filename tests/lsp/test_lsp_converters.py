@@ -1,0 +1,288 @@
+"""Unit tests of the server's pure converters and of the job registry (no LSP, no model)."""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+import threading
+import time
+
+import pytest
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
+
+from o1coder.commands.serve import parse_tcp
+from o1coder.config import Settings, SettingsError
+from o1coder.engine.types import Budget, Cancelled, CancelToken, ProgressEvent
+from o1coder.lsp import code_actions, commands, completion, configuration, edits, hover, progress, tests_file
+from o1coder.lsp.jobs import COMPLETION, Jobs
+from o1coder.sandbox import types as sandbox
+
+SOURCE = textwrap.dedent(
+    '''\
+    def add(a, b):
+        """Return a + b."""
+        pass
+
+
+    def done(x):
+        return x
+
+
+    def planned(xs):
+        # sum the list
+        pass
+    '''
+)
+
+
+def cursor(line: int, character: int = 4) -> types.Range:
+    position = types.Position(line=line, character=character)
+    return types.Range(start=position, end=position)
+
+
+# ---------------------------------------------------------------- code actions
+
+
+def titles(actions: list[types.CodeAction]) -> list[str]:
+    return [a.title for a in actions]
+
+
+def test_actions_on_a_stub_function() -> None:
+    actions = code_actions.list_actions(SOURCE, "file:///m.py", 3, cursor(2))
+    assert titles(actions) == ["Plan in pseudocode", "Implement with search", "Generate tests"]
+    implement = actions[1]
+    expected_args = {"uri": "file:///m.py", "position": {"line": 2, "character": 4}, "version": 3}
+    assert implement.command is not None and implement.command.command == "o1coder.implement"
+    assert implement.command.arguments == [expected_args]
+    assert implement.data == {"command": "o1coder.implement", "arguments": expected_args}
+
+
+def test_actions_on_a_plan_an_implemented_function_and_nothing() -> None:
+    assert titles(code_actions.list_actions(SOURCE, "file:///m.py", 1, cursor(11))) == [
+        "Refine pseudocode",
+        "Implement with search",
+        "Generate tests",
+    ]
+    assert titles(code_actions.list_actions(SOURCE, "file:///m.py", 1, cursor(6))) == ["Generate tests"]
+    assert code_actions.list_actions(SOURCE, "file:///m.py", 1, cursor(4, 0)) == []
+
+
+def test_actions_filtered_by_kind_and_resolved_from_data() -> None:
+    only = [types.CodeActionKind.RefactorRewrite]
+    assert titles(code_actions.list_actions(SOURCE, "file:///m.py", 1, cursor(2), only)) == [
+        "Plan in pseudocode",
+        "Implement with search",
+    ]
+    [bare, *_] = code_actions.list_actions(SOURCE, "file:///m.py", 1, cursor(2), with_command=False)
+    assert bare.command is None
+    resolved = code_actions.resolve(bare)
+    assert resolved.command is not None and resolved.command.command == "o1coder.plan"
+
+
+def test_actions_on_a_task_comment() -> None:
+    text = "# return the largest element of a list of numbers\n"
+    assert titles(code_actions.list_actions(text, "file:///t.py", 1, cursor(0, 3))) == [
+        "Plan in pseudocode",
+        "Implement with search",
+    ]
+
+
+# ---------------------------------------------------------------- command arguments
+
+
+def test_work_arguments_are_checked() -> None:
+    args = commands.parse_work_args(
+        "o1coder.implement", [{"uri": "file:///m.py", "position": {"line": 1, "character": 2}, "version": 4}]
+    )
+    assert args.uri == "file:///m.py" and args.position == types.Position(line=1, character=2) and args.version == 4
+    for bad in ([], [1], [{"uri": 3}], [{"uri": "u", "position": {"line": -1, "character": 0}}], [{"uri": "u"}]):
+        with pytest.raises(JsonRpcInvalidParams, match="takes one argument"):
+            commands.parse_work_args("o1coder.implement", bad)
+    with pytest.raises(JsonRpcInvalidParams, match="version"):
+        commands.parse_work_args(
+            "o1coder.plan", [{"uri": "u", "position": {"line": 0, "character": 0}, "version": "7"}]
+        )
+
+
+def test_problem_source_takes_module_imports_and_the_function() -> None:
+    text = "import math\nfrom x import y\n\n\ndef area(r):\n    pass\n"
+    target = edits.find_target(text, 5, 4)
+    snapshot = commands.Snapshot(
+        kind="implement",
+        args=commands.WorkArgs(uri="file:///a.py", position=types.Position(line=5, character=4)),
+        uri="file:///a.py",
+        version=1,
+        text=text,
+        target=target,
+        keep_pseudocode=True,
+        path=None,
+        root=None,
+    )
+    assert commands.problem_source(snapshot) == "import math\nfrom x import y\n\ndef area(r):\n    pass\n"
+
+
+# ---------------------------------------------------------------- configuration
+
+
+def test_settings_sections_and_errors() -> None:
+    base = Settings()
+    assert configuration.extract_section({"o1coder": {"search": {"budgetTokens": 500}}}) == {
+        "search": {"budgetTokens": 500}
+    }
+    assert configuration.extract_section({"search": {"strategy": "greedy"}}) == {"search": {"strategy": "greedy"}}
+    assert configuration.extract_section({"python": {}}) is None
+    assert configuration.extract_section(None) is None
+    new = configuration.merge_settings(base, {"o1coder": {"search": {"budgetTokens": 500}, "models": {"prm": "/x.gguf"}}})
+    assert new.search.budget_tokens == 500 and base.search.budget_tokens != 500
+    assert configuration.changed_roles(base, new) == ["prm"]
+    assert configuration.describe_change(base, new) == ["models.prm", "search.budgetTokens"]
+    with pytest.raises(SettingsError) as info:
+        configuration.merge_settings(base, {"o1coder": {"search": {"budgetTokens": "lots"}}})
+    assert info.value.setting == "search.budgetTokens"
+    with pytest.raises(SettingsError):
+        configuration.extract_section({"o1coder": 3})
+
+
+# ---------------------------------------------------------------- progress
+
+
+def test_progress_message_and_percentage() -> None:
+    event = ProgressEvent(phase="search", nodes=12, best_value=0.75, tests_passing=3, tests_total=6, tokens_generated=900)
+    assert progress.progress_message(event) == "searching · 12 nodes · best 0.75 · tests 3/6 · 900 tokens"
+    assert progress.progress_percentage(event, Budget(tokens=3000, nodes=40)) == 30
+    assert progress.progress_percentage(event, None) is None
+    assert progress.progress_percentage(ProgressEvent(phase="done"), Budget()) == 100
+    assert progress.progress_message(ProgressEvent(phase="plan", message="structure step")) == "planning · structure step"
+
+
+# ---------------------------------------------------------------- tests file
+
+
+def test_tests_file_marks_failing_tests_and_avoids_name_clashes() -> None:
+    tests = [
+        sandbox.TestCase("test_1", "assert add(1, 2) == 3"),
+        sandbox.TestCase("test_2", "import math\nassert add(0, 0) == 0"),
+        sandbox.TestCase("test_edge", "def test_edge():\n    assert add(-1, 1) == 0"),
+    ]
+    report = sandbox.VerificationReport(
+        compiled=True,
+        outcomes=[
+            sandbox.TestOutcome("test_1", sandbox.TestStatus.FAILED, "assert None == 3"),
+            sandbox.TestOutcome("test_2", sandbox.TestStatus.PASSED),
+            sandbox.TestOutcome("test_edge", sandbox.TestStatus.PASSED),
+        ],
+    )
+    existing = "def test_add_1():\n    pass\n"
+    addition = tests_file.build_addition(tests, report, "add", "from m import add", existing)
+    assert addition.names == ["test_add_2", "test_add_3", "test_add_4"]
+    assert addition.failing == {"test_add_2": "failed: assert None == 3"}
+    text = addition.text
+    assert text.startswith("import pytest\nfrom m import add\nimport math\n")
+    assert "# o1coder: failed: assert None == 3\n@pytest.mark.xfail(" in text
+    assert "def test_add_4():\n    assert add(-1, 1) == 0" in text
+    edit, _ = edits.append_edit(existing, text)
+    whole = edits.apply_text_edits(existing, [edit])
+    assert edits.is_valid_python(whole)
+    assert tests_file.def_lines(whole, addition.names)["test_add_2"] == whole.split("\n").index("def test_add_2():")
+
+
+# ---------------------------------------------------------------- completion and hover
+
+
+def test_completion_target_split_and_items() -> None:
+    assert completion.completion_target(SOURCE, types.Position(line=2, character=4)).name == "add"
+    assert completion.completion_target(SOURCE, types.Position(line=0, character=4)) is None  # on the header
+    assert completion.completion_target(SOURCE, types.Position(line=6, character=4)) is None  # implemented
+    assert completion.step_split(360) == (60, 240)
+    assert completion.step_split(50) == (32, 64)
+    small = completion.completion_settings(Settings.from_dict({"editor": {"completionBudgetTokens": 360}}))
+    assert small.search.strategy == "pseudocode" and small.search.max_code_tokens == 240
+
+    target = completion.completion_target(SOURCE, types.Position(line=2, character=4))
+    body = completion.body_lines(target, "def add(a, b):\n    return a + b\n", "add them", keep_pseudocode=True)
+    assert body == ["    # add them", "    return a + b"]
+    inline = completion.inline_items(SOURCE, types.Position(line=2, character=8), body)
+    [item] = inline.items
+    assert item.range.start.line == item.range.end.line == 2
+    new = edits.apply_text_edits(SOURCE, [types.TextEdit(range=item.range, new_text=item.insert_text)])
+    assert '"""Return a + b."""\n    # add them\n    return a + b\n' in new and edits.is_valid_python(new)
+
+    blank = SOURCE.replace('    """Return a + b."""\n    pass\n', '    """Return a + b."""\n    pass\n    \n')
+    listed = completion.completion_items(blank, target, types.Position(line=3, character=4), body, "o1coder")
+    [entry] = listed.items
+    applied = edits.apply_text_edits(blank, [entry.text_edit, *entry.additional_text_edits])
+    assert '"""Return a + b."""\n    # add them\n    return a + b\n' in applied and "pass" not in applied.split("def done")[0]
+
+
+def test_hover_on_a_stub_header() -> None:
+    shown = hover.hover(SOURCE, types.Position(line=0, character=5), "searching · 3 nodes")
+    assert shown is not None and "searching · 3 nodes" in shown.contents.value and "Implement with search" in shown.contents.value
+    assert hover.hover(SOURCE, types.Position(line=5, character=5), None) is None  # implemented, nothing running
+    assert hover.hover(SOURCE, types.Position(line=2, character=5), None) is None  # not on the header
+
+
+def test_parse_tcp() -> None:
+    assert parse_tcp("127.0.0.1:2087") == ("127.0.0.1", 2087)
+    assert parse_tcp("[::1]:9000") == ("::1", 9000)
+    for bad in ("2087", "host:", "host:0", "host:x"):
+        with pytest.raises(ValueError, match="--tcp"):
+            parse_tcp(bad)
+
+
+# ---------------------------------------------------------------- the job registry
+
+
+def polling_work(started: threading.Event, seconds: float = 10.0):
+    """Work that polls its CancelToken like the engine does between tokens (every ~5 ms)."""
+
+    def work(token: CancelToken) -> str:
+        started.set()
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            token.raise_if_cancelled()
+            time.sleep(0.005)
+        return "finished"
+
+    return work
+
+
+def test_jobs_cancel_previous_on_the_same_document_and_queue_across_documents() -> None:
+    async def scenario() -> None:
+        jobs = Jobs()
+        started = threading.Event()
+        first = jobs.submit("file:///a.py", "Implement", polling_work(started))
+        await asyncio.get_running_loop().run_in_executor(None, started.wait, 5)
+        other = jobs.submit("file:///b.py", "Implement", lambda token: "b done")
+        second = jobs.submit("file:///a.py", "Implement", lambda token: "a again")
+        with pytest.raises(Cancelled, match="superseded"):
+            await first.result()
+        assert await second.result() == "a again"
+        assert await other.result() == "b done"
+        await jobs.wait_stopped([first])
+        assert first.stop_ms is not None and first.stop_ms < 250
+        assert not jobs.busy()
+        jobs.shutdown()
+
+    asyncio.run(scenario())
+
+
+def test_jobs_cancel_by_request_and_progress_token_and_completion_lane() -> None:
+    async def scenario() -> None:
+        jobs = Jobs()
+        started = threading.Event()
+        work = jobs.submit("file:///a.py", "Implement", polling_work(started), request_id=7)
+        work.progress_token = "tok"
+        completion_job = jobs.submit("file:///a.py", "completion", lambda token: "body", lane=COMPLETION)
+        assert jobs.active("file:///a.py") is work  # a completion never cancels a search
+        assert jobs.busy()
+        await asyncio.get_running_loop().run_in_executor(None, started.wait, 5)
+        assert jobs.cancel_progress("other") == []
+        assert jobs.cancel_request(7) == [work]
+        assert jobs.request_cancelled(7) and not jobs.request_cancelled(8)
+        with pytest.raises(Cancelled):
+            await work.result()
+        assert await completion_job.result() == "body"
+        jobs.shutdown()
+
+    asyncio.run(scenario())
