@@ -8,8 +8,9 @@ prints one JSON object. Not a test: it asserts nothing, the README quotes its nu
 - listing: client round trip of textDocument/codeAction on a 2,000-line module, at
   positions spread over the file, while idle and while an MCTS search runs (a didChange
   every 20 requests, so the server never answers from an unchanged document);
-- cancellation: an MCTS search is started, allowed to decode for a moment, then cancelled
-  with `$/cancelRequest`, `window/workDoneProgress/cancel` and `o1coder.cancel` in turn.
+- cancellation: an MCTS search is started, allowed to reach the tree search and decode for a
+  moment, then cancelled with `$/cancelRequest`, `window/workDoneProgress/cancel` and
+  `o1coder.cancel` in turn; a few more are cancelled while the test generator writes.
   `stop_ms` is the server's own measure from the cancel to the worker thread returning
   (from its "stopped N ms after the cancel" log line, or o1coder.cancel's answer);
   `answer_ms` is the client's wait from sending the cancel to the request's answer.
@@ -114,10 +115,13 @@ async def wait_for(predicate, timeout: float = 600.0) -> Any:
     raise TimeoutError("the server did not get there in time")
 
 
-def working(client: BenchClient) -> bool:
-    """A job is past loading the model: it is decoding."""
+def working(client: BenchClient, phase: str = "") -> bool:
+    """A job is past loading the model (and reports `phase`, e.g. "searching"): it is decoding."""
     return any(
-        isinstance(v, dict) and v.get("kind") == "report" and not str(v.get("message", "")).startswith("loading")
+        isinstance(v, dict)
+        and v.get("kind") == "report"
+        and not str(v.get("message", "")).startswith("loading")
+        and str(v.get("message", "")).startswith(phase)
         for values in client.progress.values()
         for v in values
     )
@@ -164,12 +168,14 @@ def execute(client: BenchClient, arguments: dict[str, Any], msg_id: str) -> asyn
     )
 
 
-async def cancel_once(client: BenchClient, uri: str, line: int, how: str, n: int, decode_s: float) -> dict[str, Any]:
+async def cancel_once(
+    client: BenchClient, uri: str, line: int, how: str, n: int, decode_s: float, phase: str
+) -> dict[str, Any]:
     client.progress.clear()
     seen = len([m for m in client.logs if STOPPED.search(m)])
     msg_id = f"bench-{how}-{n}"
     running = execute(client, {"uri": uri, "position": {"line": line, "character": 4}}, msg_id)
-    await wait_for(lambda: working(client))
+    await wait_for(lambda: working(client, phase))
     await asyncio.sleep(decode_s)  # let it decode a little: cancel mid-generation, not at a boundary
     started = time.perf_counter()
     stop_ms: float | None = None
@@ -192,7 +198,7 @@ async def cancel_once(client: BenchClient, uri: str, line: int, how: str, n: int
     if stop_ms is None:
         lines = await wait_for(lambda: [m for x in client.logs if (m := STOPPED.search(x))][seen:], timeout=60)
         stop_ms = float(lines[0].group(1))
-    return {"how": how, "stop_ms": stop_ms, "answer_ms": round(answer_ms, 2), "applied": applied}
+    return {"how": how, "phase": phase or "writing tests", "stop_ms": stop_ms, "answer_ms": round(answer_ms, 2), "applied": applied}
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
@@ -244,12 +250,18 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     cancels = []
     for n in range(args.cancels):
         for how in ("cancelRequest", "progressCancel", "o1coder.cancel"):
-            cancels.append(await cancel_once(client, uri, stub_lines[n % len(stub_lines)], how, n, args.decode_seconds))
+            line = stub_lines[n % len(stub_lines)]
+            cancels.append(await cancel_once(client, uri, line, how, n, args.decode_seconds, "searching"))
+    during_tests = []
+    for n in range(args.cancels_writing_tests):
+        line = stub_lines[n % len(stub_lines)]
+        during_tests.append(await cancel_once(client, uri, line, "cancelRequest", 100 + n, args.decode_seconds, ""))
 
     await client.shutdown_async(None)
     client.exit(None)
     await client.stop()
     stop_times = [c["stop_ms"] for c in cancels]
+    test_writing_stops = [c["stop_ms"] for c in during_tests]
     return {
         "benchmark": "lsp",
         "machine": {
@@ -262,21 +274,25 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "code_action_listing_idle_ms": stats(idle),
         "code_action_listing_during_search_ms": stats(during),
         "search_still_running_after_listing": searching,
-        "cancel_stop_ms": stats(stop_times),
+        "cancel_during_search_stop_ms": stats(stop_times),
         "cancel_answer_ms": stats([c["answer_ms"] for c in cancels]),
         "cancel_by_method_stop_ms": {
             how: stats([c["stop_ms"] for c in cancels if c["how"] == how])
             for how in ("cancelRequest", "progressCancel", "o1coder.cancel")
         },
-        "edits_applied_after_cancel": sum(c["applied"] for c in cancels) + client.edits,
-        "cancels": cancels,
+        "cancel_while_writing_tests_stop_ms": stats(test_writing_stops) if test_writing_stops else None,
+        "edits_applied_after_cancel": sum(c["applied"] for c in cancels + during_tests) + client.edits,
+        "cancels": cancels + during_tests,
     }
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=300, help="code-action requests per phase")
-    parser.add_argument("--cancels", type=int, default=5, help="cancellations per method")
+    parser.add_argument("--cancels", type=int, default=5, help="cancellations per method, during the tree search")
+    parser.add_argument(
+        "--cancels-writing-tests", type=int, default=3, help="cancellations while the test generator writes"
+    )
     parser.add_argument("--decode-seconds", type=float, default=0.7, help="decoding before each cancel")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lsp_harness import STUB_MODULE, EditorClient, summary_ms
+from lsp_harness import CONFIG, STUB_MODULE, EditorClient, initialize_params, long_module, summary_ms
 from lsprotocol import types
 from pygls.exceptions import JsonRpcRequestCancelled
 
@@ -86,26 +86,34 @@ def assert_valid_function(text: str, name: str) -> None:
 async def test_implement_applies_a_versioned_edit_while_listing_stays_instant(
     client: EditorClient, tmp_path: Path
 ) -> None:
-    uri = client.open(tmp_path / "running.py", STUB_MODULE)
-    running = start_command(client, "o1coder.implement", client.work_args(uri, STUB_LINE, version=1), "implement-1")
+    text = long_module() + "\n\n" + STUB_MODULE
+    lines = text.split("\n")
+    assert len(lines) >= 2000
+    stub_line = len(lines) - 2  # the `pass` of running_max, at the end of a 2,000-line module
+    assert lines[stub_line] == "    pass"
+    uri = client.open(tmp_path / "running.py", text)
+    running = start_command(client, "o1coder.implement", client.work_args(uri, stub_line, version=1), "implement-1")
     await model_working(client)
 
     timings = []
     hover = None
     while not running.done():
         started = time.perf_counter()
-        actions = await client.text_document_code_action_async(code_action_params(uri, STUB_LINE))
+        actions = await client.text_document_code_action_async(code_action_params(uri, stub_line))
         timings.append((time.perf_counter() - started) * 1000)
         assert [a.title for a in actions] == ["Plan in pseudocode", "Implement with search", "Generate tests"]
         if hover is None:
             hover = await client.text_document_hover_async(
-                types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=0, character=5))
+                types.HoverParams(
+                    text_document=types.TextDocumentIdentifier(uri=uri),
+                    position=types.Position(line=lines.index("def running_max(numbers: list[int]) -> list[int]:"), character=5),
+                )
             )
         await asyncio.sleep(0.02)
     result = running.result()
-    print("code action listing during a search, client round trip (ms):", summary_ms(timings))
-    assert len(timings) >= 5
-    assert summary_ms(timings)["p50"] < 20
+    stats = summary_ms(timings)
+    print("code action listing on 2,000 lines during a search, client round trip (ms):", stats)
+    assert stats["n"] >= 5 and stats["p50"] < 20, stats
     assert hover is not None and "o1coder" in hover.contents.value
 
     assert result["applied"] is True, result
@@ -115,7 +123,9 @@ async def test_implement_applies_a_versioned_edit_while_listing_stays_instant(
     assert isinstance(change, types.TextDocumentEdit)
     assert change.text_document.uri == uri and change.text_document.version == 1
     assert client.doc_version(uri) == 2
-    assert_valid_function(client.text(uri), "running_max")
+    new_text = client.text(uri)
+    assert_valid_function(new_text, "running_max")
+    assert new_text.split("def running_max")[0] == text.split("def running_max")[0]  # nothing else touched
 
     [token] = [t for t, reports in client.progress_reports.items() if reports]
     reports = client.progress_reports[token]
@@ -280,3 +290,23 @@ async def test_inline_completion_and_completion_fallback(client: EditorClient, t
     )
     assert listed is not None and listed.items[0].label == "running_max: pseudocode-first body"
     assert listed.items[0].text_edit.range.start.line == STUB_LINE
+
+
+async def test_shutdown_during_a_search_answers_and_the_process_exits(tmp_path: Path) -> None:
+    client = await CONFIG.start()
+    assert isinstance(client, EditorClient)
+    try:
+        await client.initialize_session(initialize_params(tmp_path))
+        uri = client.open(tmp_path / "running.py", STUB_MODULE)
+        configure(client, LONG_SEARCH)
+        running = start_command(client, "o1coder.implement", client.work_args(uri, STUB_LINE), "at-shutdown")
+        await model_working(client)
+        await asyncio.wait_for(client.shutdown_async(None), 60)
+        client.exit(None)
+        server = client._server
+        assert server is not None
+        assert await asyncio.wait_for(server.wait(), 60) == 0
+        assert running.done() and client.edit_requests == []
+        assert running.exception() is not None or running.result()["applied"] is False
+    finally:
+        await client.stop()

@@ -12,7 +12,16 @@ import time
 from pathlib import Path
 
 import pytest
-from lsp_harness import SERVER_COMMAND, STUB_MODULE, EditorClient, long_module, send_raw, summary_ms
+from lsp_harness import (
+    CONFIG,
+    SERVER_COMMAND,
+    STUB_MODULE,
+    EditorClient,
+    initialize_params,
+    long_module,
+    send_raw,
+    summary_ms,
+)
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 
@@ -213,3 +222,17 @@ async def test_serves_over_tcp(tmp_path: Path) -> None:
         if process.returncode is None:
             process.terminate()
         await process.wait()
+
+
+async def test_invalid_initialization_options_do_not_fail_initialize(tmp_path: Path) -> None:
+    client = await CONFIG.start()
+    assert isinstance(client, EditorClient)
+    try:
+        result = await client.initialize_session(initialize_params(tmp_path, {"search": {"strategy": "magic"}}))
+        assert "o1coder.implement" in result.capabilities.execute_command_provider.commands
+        shown = await client.wait_for(lambda: client.messages)
+        assert shown[0].type == types.MessageType.Error and "o1coder.search.strategy" in shown[0].message
+        assert "mcts" in shown[0].message  # it says what the valid values are
+        await client.shutdown_session()
+    finally:
+        await client.stop()

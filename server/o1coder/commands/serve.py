@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="listen on a TCP socket instead of stdin/stdout (e.g. 127.0.0.1:2087)",
     )
     parser.add_argument("--log-level", choices=LEVELS, default="info", help="log level (default: info)")
-    parser.add_argument("--log-file", default=None, help="log file (default: %(default)s → the user log dir)")
+    parser.add_argument("--log-file", default=None, help="log file (default: server.log in the user log dir)")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

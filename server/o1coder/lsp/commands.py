@@ -409,8 +409,9 @@ def stale(
     ls.last_refused = Refused(kind=kind, args=args, qualname=qualname)
     name = args.uri.rsplit("/", 1)[-1]
     message = (
-        f"o1coder: {name} changed while {TITLES[kind]} ran (version {seen} → {now}), so nothing was applied. "
-        f"Retry to run it on the current text."
+        f"o1coder: {name} changed (version {seen} → {now}) before {TITLES[kind]} could apply its result, "
+        "so nothing was applied. "
+        "Retry to run it on the current text."
     )
     ls.offer_retry(message)
     return result(
@@ -537,7 +538,7 @@ async def cancel(ls: O1CoderServer, arguments: tuple[Any, ...]) -> dict[str, Any
     await ls.jobs.wait_stopped(jobs)
     return {
         "cancelled": [
-            {"uri": j.uri, "title": j.title, "job": j.id, "stopMs": j.stop_ms, "wasRunning": j.started_at is not None}
+            {"uri": j.uri, "title": j.title, "job": j.id, "stopMs": j.stop_ms, "wasRunning": j.was_running}
             for j in jobs
         ]
     }

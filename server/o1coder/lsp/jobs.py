@@ -72,6 +72,11 @@ class Job:
         return self.future is not None and self.future.done()
 
     @property
+    def was_running(self) -> bool:
+        """Whether the worker had started it when it was cancelled."""
+        return self.started_at is not None and (self.cancelled_at is None or self.started_at < self.cancelled_at)
+
+    @property
     def stop_ms(self) -> float | None:
         """Milliseconds from the cancel to the worker returning (None while it still runs)."""
         if self.cancelled_at is None or self.finished_at is None:

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 from cattrs import transform_error
@@ -22,6 +22,7 @@ from pygls.capabilities import get_capability
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
 from pygls.workspace import TextDocument
 
 from o1coder import __version__
@@ -53,6 +54,7 @@ class O1CoderProtocol(LanguageServerProtocol):
 
     - A request whose params do not match the LSP types gets an InvalidParams error
       response naming the bad field (pygls would log it and never answer).
+    - `shutdown` while a request is in flight answers instead of failing.
     - `$/cancelRequest` also stops the request's model work: pygls only cancels the
       request's future, and a running thread would keep going, so the job's CancelToken
       is set too.
@@ -74,6 +76,19 @@ class O1CoderProtocol(LanguageServerProtocol):
         if message is REJECTED:
             return
         super().handle_message(message)
+
+    @lsp_method(types.SHUTDOWN)
+    def lsp_shutdown(self, *args: Any) -> Generator[Any, Any, None]:
+        """pygls' shutdown, iterating over a copy: cancelling a request's future removes it from
+        the dict pygls iterates, which made a shutdown during a search fail."""
+        if (user_handler := self.fm.features.get(types.SHUTDOWN)) is not None:
+            yield user_handler, args, None
+        current_id = self.msg_id
+        for msg_id, future in list(self._request_futures.items()):
+            if msg_id != current_id and not future.done():
+                future.cancel()
+        self._shutdown = True
+        return None
 
     def _handle_cancel_notification(self, msg_id: Any) -> None:
         super()._handle_cancel_notification(msg_id)
