@@ -247,16 +247,43 @@ def test_search_runs_until_the_node_budget_and_answers_the_best_candidate():
 
 
 def test_token_budget_stops_and_code_is_still_written():
-    replies = {A1: [" plan alpha " + "x" * 200, " plan beta", " plan gamma"], A3: [code("HALF")]}
-    mcts, backend, _ = make(replies, budget=Budget(tokens=100, nodes=100, seconds=60))
+    replies = {
+        A1: [" plan alpha " + "x" * 200, " plan beta " + "y" * 40, " plan gamma " + "z" * 40],
+        A3: [code("HALF")],
+    }
+    mcts, backend, _ = make(replies, budget=Budget(tokens=99, nodes=100, seconds=60))
     outcome = mcts.run()
     assert outcome.stopped_by == "tokens" and outcome.iterations == 1
+    # the three first steps share the 99 tokens: each is cut at 33
+    first = backend.generate_calls[0]
+    assert [p.max_tokens for p in first.params] == [33, 33, 33]
     # no rollout once the tokens are spent; then one greedy code step from the best plan
     last = backend.generate_calls[-1]
     assert len(backend.generate_calls) == 2 and last.params[0].temperature == 0.0
     assert outcome.best is not None and "HALF" in outcome.best.code
     assert outcome.best.node.parent is mcts.root.children[0]  # alpha, the best pseudocode node
     assert outcome.best.node in mcts.root.children[0].children
+
+
+def test_search_spends_no_more_than_its_token_budget():
+    replies = {
+        A1: [" plan alpha " + "x" * 80, " plan beta " + "y" * 80, " plan gamma " + "z" * 80],
+        A2: [" refined " + "r" * 120],
+        A3: [code("WRONG " + "w" * 150)],
+    }
+    for budget in (900, 1500, 3000):
+        mcts, _, _ = make(replies, budget=Budget(tokens=budget, nodes=1000, seconds=60))
+        outcome = mcts.run()
+        assert outcome.stopped_by == "tokens"
+        assert outcome.candidates, "code was written"
+        assert mcts.meter.tokens_generated <= budget
+    # too small a budget to reach code: the answer's code step is written in full after it
+    for budget in (150, 400):
+        mcts, backend, _ = make(replies, budget=Budget(tokens=budget, nodes=1000, seconds=60))
+        outcome = mcts.run()
+        answer = backend.generate_calls[-1]
+        assert outcome.candidates and answer.params[0].max_tokens == mcts.settings.max_code_tokens
+        assert mcts.meter.tokens_generated - len(code("WRONG " + "w" * 150)) <= budget
 
 
 def test_exhausted_tree_stops_and_falls_back_to_code_from_the_root():

@@ -103,7 +103,9 @@ def pseudocode_chain(runner: StepRunner) -> Candidate | None:
     """One greedy pseudocode-first chain; a step the model leaves empty is skipped."""
     node: Node = runner.root
     for action in (STRUCTURE, REFINE, CODE):
-        steps = runner.propose(node, [action], temperature=0.0, seeds=[runner.settings.seed], attach=True)
+        steps = runner.propose(
+            node, [action], temperature=0.0, seeds=[runner.settings.seed], attach=True, final=action == CODE
+        )
         if steps:
             node = steps[0]
     return runner.verify(node) if node.is_code else None

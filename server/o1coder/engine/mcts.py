@@ -163,7 +163,7 @@ class MCTS:
         pseudo = [n for n in self.root.iter_tree() if n.parent is not None and n.action != CODE]
         start = max(pseudo, key=lambda n: n.value) if pseudo else self.root
         children = self.runner.propose(
-            start, [CODE], temperature=0.0, seeds=[self.settings.seed], attach=True
+            start, [CODE], temperature=0.0, seeds=[self.settings.seed], attach=True, final=True
         )
         self.runner.value(children)
         backpropagate(start)

@@ -94,10 +94,11 @@ class StepRunner:
         self._next_id = 1
         self._suffixes: dict[tuple[str, str], list[int]] = {}
 
-    def params(self, action: str, temperature: float, seed: int) -> SampleParams:
+    def params(self, action: str, temperature: float, seed: int, cap: int | None = None) -> SampleParams:
         s = self.settings
+        limit = s.max_code_tokens if action == CODE else s.max_step_tokens
         return SampleParams(
-            max_tokens=s.max_code_tokens if action == CODE else s.max_step_tokens,
+            max_tokens=limit if cap is None else max(1, min(limit, cap)),
             temperature=temperature,
             top_k=s.top_k,
             top_p=s.top_p,
@@ -113,11 +114,14 @@ class StepRunner:
         temperature: float,
         seeds: Sequence[int],
         attach: bool,
+        final: bool = False,
     ) -> list[Node]:
         """Sample one step per action after `parent` in one batched call; empty and duplicate ones dropped.
 
         Attached children join the tree (ids, the node count); the others (rollout steps) only
-        point to their parent.
+        point to their parent. The streams share what is left of the token budget, so a search
+        never spends more than its budget; only the `final` step (the code answer written when
+        the budget ran out before any code) gets its full length regardless.
         """
         base = parent.tokens_for(self.policy)
         depth = parent.depth + 1
@@ -127,7 +131,8 @@ class StepRunner:
             + self.policy.tokenize(prompts.step_lead(a))
             for a in actions
         ]
-        params = [self.params(a, temperature, seed) for a, seed in zip(actions, seeds, strict=True)]
+        cap = None if final else self.meter.tokens_left // max(1, len(actions))
+        params = [self.params(a, temperature, seed, cap) for a, seed in zip(actions, seeds, strict=True)]
         outs = self.meter.generate(self.policy, prefixes, params)
         children: list[Node] = []
         seen: set[tuple[str, str]] = set()

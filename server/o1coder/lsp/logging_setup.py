@@ -12,9 +12,9 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lsprotocol import types
-
 if TYPE_CHECKING:
+    from lsprotocol import types
+
     from o1coder.lsp.server import O1CoderServer
 
 LEVELS = ("debug", "info", "warning", "error")
@@ -31,6 +31,8 @@ def default_log_file() -> Path:
 
 
 def message_type(levelno: int) -> types.MessageType:
+    from lsprotocol import types  # imported here so `o1coder --help` does not pay for it
+
     if levelno >= logging.ERROR:
         return types.MessageType.Error
     if levelno >= logging.WARNING:
@@ -54,6 +56,8 @@ class LspLogHandler(logging.Handler):
             return
         self._local.busy = True
         try:
+            from lsprotocol import types
+
             params = types.LogMessageParams(type=message_type(record.levelno), message=self.format(record))
             self.server.call_soon(self.server.window_log_message, params)
         except Exception:  # never let logging break the server
