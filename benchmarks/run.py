@@ -9,7 +9,8 @@ Measures, on the same loaded model:
     python benchmarks/run.py --problems 40 --budget-tokens 1500
 
 Per-problem records go to benchmarks/results/<strategy>.jsonl (resumable: rerunning skips
-problems already done with the same settings); the summary goes to benchmarks/results/summary.json.
+problems already done with the same settings); the summary goes to
+benchmarks/results/summary-<tag>.json.
 """
 
 from __future__ import annotations
@@ -56,18 +57,29 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--strategies", default=",".join(STRATEGIES))
     ap.add_argument("--out", type=Path, default=HERE / "results")
     ap.add_argument("--model", default=None)
+    ap.add_argument(
+        "--search",
+        default="{}",
+        metavar="JSON",
+        help='other search settings, camelCase as editors send them, e.g. \'{"maxRefineSteps": 1}\'',
+    )
     args = ap.parse_args(argv)
 
-    settings = Settings.from_dict({"search": {"budgetTokens": args.budget_tokens}})
+    search = {**json.loads(args.search), "budgetTokens": args.budget_tokens}
+    settings = Settings.from_dict({"search": search})
     if args.model:
         settings = Settings.from_dict({"models": {"policy": args.model, "prm": args.model, "tcg": args.model}}, base=settings)
     engine = Engine(settings)
     problems = datasets.load("humaneval", limit=args.problems)
     tag = f"b{args.budget_tokens}-{PROMPT_VERSION}"
+    extra = {k: v for k, v in search.items() if k != "budgetTokens"}
+    if extra:  # a variant: its own result files, never mixed with the defaults' in a resumed run
+        tag += "-" + "-".join(f"{k}{v}" for k, v in sorted(extra.items()))
     summary: dict = {
         "model": settings.models.policy,
         "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",
         "budget_tokens": args.budget_tokens,
+        "search": search,
         "problems": len(problems),
         "prompt_version": PROMPT_VERSION,
         "command": "python benchmarks/run.py " + " ".join(sys.argv[1:] if argv is None else argv),
@@ -92,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         s["run_seconds"] = round(time.monotonic() - started, 1)
         summaries.append(s)
         summary[strategy] = s
-        (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
+        (args.out / f"summary-{tag}.json").write_text(json.dumps(summary, indent=2))
     print(format_table(summaries))
     print(json.dumps(summary, indent=2))
     return 0

@@ -53,6 +53,9 @@ class SearchSettings:
     max_step_tokens: int = 200  # a pseudocode step
     max_code_tokens: int = 400  # the code step
     max_refine_steps: int = 2  # A2 steps before code is forced
+    # root children that write code at once, without a plan: an arm the verified reward can
+    # prefer when planning does not help (0: every path starts with A1)
+    direct_code_children: int = 0
     exploration: float = 0.5  # c in UCB
     unvisited_bonus: float = 0.9  # finite UCB score bonus for an unvisited child
     rollout_alpha: float = 0.5  # V <- (1-a) V + a v_max
@@ -159,6 +162,11 @@ def _validate(s: Settings) -> None:
     _check(q.budget_nodes >= 1, "search.budgetNodes", "must be at least 1")
     _check(q.budget_seconds > 0, "search.budgetSeconds", "must be positive")
     _check(1 <= q.branching <= 16, "search.branching", "must be between 1 and 16")
+    _check(
+        0 <= q.direct_code_children < q.branching,
+        "search.directCodeChildren",
+        "must be at least 0 and below search.branching (the root keeps one plan child)",
+    )
     _check(0.0 <= q.temperature <= 2.0, "search.temperature", "must be between 0 and 2")
     _check(0.0 < q.top_p <= 1.0, "search.topP", "must be in (0, 1]")
     _check(q.top_k >= 0, "search.topK", "must be >= 0")

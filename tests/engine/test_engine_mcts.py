@@ -94,6 +94,19 @@ def test_action_schedule():
     assert child_actions(a1, no_refine) == [CODE] * 3
     assert [rollout_action(n, SETTINGS) for n in (root, a1, a2)] == [STRUCTURE, REFINE, CODE]
     assert rollout_action(a1, no_refine) == CODE
+    one_direct = replace(SETTINGS, direct_code_children=1)
+    assert child_actions(root, one_direct) == [STRUCTURE, STRUCTURE, CODE]  # a no-plan arm at the root
+    assert child_actions(a1, one_direct) == [REFINE] * 3  # only the root gets it
+
+
+def test_a_direct_code_child_at_the_root_can_win_the_search():
+    replies = {A1: [" plan alpha", " plan beta"], A2: [" refined"], A3: [code("RIGHT")]}
+    settings = replace(SETTINGS, direct_code_children=1)
+    mcts, _, _ = make(replies, settings=settings)
+    outcome = mcts.run()
+    assert outcome.stopped_by == "threshold" and outcome.iterations == 1
+    assert [c.action for c in mcts.root.children] == [STRUCTURE, STRUCTURE, CODE]
+    assert outcome.best is not None and outcome.best.node.parent is mcts.root
 
 
 # ------------------------------------------------------------ one iteration

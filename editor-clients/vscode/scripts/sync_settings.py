@@ -84,6 +84,10 @@ DOCS: dict[str, Doc] = {
     "search.maxStepTokens": Doc("Most tokens one pseudocode step may take."),
     "search.maxCodeTokens": Doc("Most tokens the code step may take."),
     "search.maxRefineSteps": Doc("Refinement steps allowed before the code step is forced."),
+    "search.directCodeChildren": Doc(
+        "Root children that write code at once, without a plan (below search.branching); 0: every path plans first.",
+        minimum=0,
+    ),
     "search.exploration": Doc("Exploration constant c in the UCB selection score."),
     "search.unvisitedBonus": Doc("Finite UCB score bonus given to an unvisited child."),
     "search.rolloutAlpha": Doc("Rollout mixing weight a: V <- (1 - a) V + a v_max.", minimum=0, maximum=1),

@@ -39,7 +39,8 @@ def child_actions(node: Node, settings: SearchSettings) -> list[str]:
     """The action schedule: which steps the b children of `node` take."""
     b = settings.branching
     if node.action is None:
-        return [STRUCTURE] * b
+        direct = min(settings.direct_code_children, b - 1)
+        return [STRUCTURE] * (b - direct) + [CODE] * direct
     if node.action == STRUCTURE:
         return [REFINE if settings.max_refine_steps >= 1 else CODE] * b
     if node.end_of_inference or not may_refine(node, settings):
