@@ -80,7 +80,7 @@ class LlamaBackend:
         n_threads: int = 2,
         n_seq: int = 16,
         n_batch: int = 512,
-        prefill_chunk: int = 64,
+        prefill_slice_seconds: float = 0.1,
         name: str | None = None,
     ):
         _init_llama()
@@ -91,8 +91,10 @@ class LlamaBackend:
         self._lock = threading.RLock()
         self._n_seq = n_seq
         self._n_batch = n_batch
-        # Prefill runs in chunks so that a cancel is seen within one chunk (~0.3 s at 188 tok/s).
-        self._prefill_chunk = prefill_chunk
+        # With a cancel token, prompt prefill runs in slices of about `prefill_slice_seconds` of
+        # work, sized from the measured prefill speed, so that a cancel is seen within one slice.
+        self._prefill_slice_seconds = prefill_slice_seconds
+        self._prefill_rate = 320.0  # tokens/s: a first guess, measured on every prefill batch
 
         mparams = llama_cpp.llama_model_default_params()
         mparams.n_gpu_layers = 0
@@ -296,15 +298,23 @@ class LlamaBackend:
             if cancel is not None:
                 cancel.raise_if_cancelled()
             entries: list[tuple[int, int, bool]] = []
-            room = min(self._n_batch, self._prefill_chunk * max(1, len(queues)))
+            room = self._n_batch if cancel is None else self._prefill_room()
             per_slot = max(1, room // len(queues))
             for s in list(queues):
                 take, queues[s] = queues[s][:per_slot], queues[s][per_slot:]
                 entries.extend((s, t, False) for t in take)
                 if not queues[s]:
                     del queues[s]
+            started = time.perf_counter()
             self._decode_with_room(entries)
+            elapsed = time.perf_counter() - started
+            if elapsed > 0:
+                self._prefill_rate = 0.5 * self._prefill_rate + 0.5 * len(entries) / elapsed
             self.counters.prompt_tokens_evaluated += len(entries)
+
+    def _prefill_room(self) -> int:
+        """Tokens one prefill batch may hold to take about one slice of time (16 at least)."""
+        return max(16, min(self._n_batch, int(self._prefill_rate * self._prefill_slice_seconds)))
 
     def _decode_with_room(self, entries: list[tuple[int, int, bool]]) -> None:
         """Decode; if the KV cache is full, drop least recently used slots not in this batch."""
