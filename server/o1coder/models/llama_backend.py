@@ -223,7 +223,7 @@ class LlamaBackend:
                 keep = 0
             del self._slots[slot][keep:]
 
-    def _assign(self, prefixes: list[list[int]]) -> list[int]:
+    def _assign(self, prefixes: list[list[int]], cancel: CancelToken | None = None) -> list[int]:
         """Give each prefix a slot holding as much of it as possible; return the slots.
 
         After this call slot `slots[j]` holds a prefix of `prefixes[j]` of length at most
@@ -258,7 +258,7 @@ class LlamaBackend:
         free = [s for s in range(self._n_seq) if s not in claimed]
         base = max(free, key=lambda s: (min(self._lcp(self._slots[s], common), len(common)), -self._last_used[s]))
         self._truncate(base, self._lcp(self._slots[base], common))
-        self._evaluate({base: common[len(self._slots[base]) :]})
+        self._evaluate({base: common[len(self._slots[base]) :]}, cancel)  # sliced when cancellable
         claimed.add(base)
         slots[need[0]] = base
         for j in need[1:]:
@@ -342,7 +342,7 @@ class LlamaBackend:
         full = [self._full(p) for p in prefixes]
         if any(not p for p in full):
             raise ValueError("empty prefix")
-        slots = self._assign(full)
+        slots = self._assign(full, cancel)
         self._evaluate({s: p[len(self._slots[s]) : -1] for s, p in zip(slots, full, strict=True)}, cancel)
         if cancel is not None:
             cancel.raise_if_cancelled()
