@@ -37,7 +37,15 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcRequestCancelled
 from pygls.lsp.client import LanguageClient
 
-SEARCH = {"strategy": "mcts", "budgetTokens": 50000, "budgetNodes": 500, "budgetSeconds": 900}
+# A long search to list and cancel during (directAnswerFirst off: the easy stub's direct answer
+# would otherwise end it at once).
+SEARCH = {
+    "strategy": "mcts",
+    "budgetTokens": 50000,
+    "budgetNodes": 500,
+    "budgetSeconds": 900,
+    "directAnswerFirst": False,
+}
 STOPPED = re.compile(r"stopped (\d+) ms after the cancel")
 STUB = '''def stub_{i}(numbers: list[int]) -> list[int]:
     """Return the running maximum of `numbers`.

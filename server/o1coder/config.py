@@ -56,6 +56,9 @@ class SearchSettings:
     # root children that write code at once, without a plan: an arm the verified reward can
     # prefer when planning does not help (0: every path starts with A1)
     direct_code_children: int = 0
+    # start from the greedy direct answer (decoded with the TCG): verified first, and if it passes
+    # every generated test the search ends there; planning is spent only on what it fails
+    direct_answer_first: bool = True
     exploration: float = 0.5  # c in UCB
     unvisited_bonus: float = 0.9  # finite UCB score bonus for an unvisited child
     rollout_alpha: float = 0.5  # V <- (1-a) V + a v_max

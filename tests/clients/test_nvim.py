@@ -303,7 +303,13 @@ def test_cancel_stops_the_search_and_leaves_the_buffer_unchanged(tmp_path: Path,
     cmd = o1coder_server.cmd
     path = project(tmp_path, SEARCH_STUB)
     settings = {
-        "search": {"strategy": "mcts", "budgetTokens": 20000, "budgetNodes": 200, "budgetSeconds": 600}
+        "search": {
+            "strategy": "mcts",
+            "budgetTokens": 20000,
+            "budgetNodes": 200,
+            "budgetSeconds": 600,
+            "directAnswerFirst": False,  # a long search to cancel, not the direct answer
+        }
     }
     result = run_nvim(
         tmp_path,

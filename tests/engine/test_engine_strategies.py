@@ -23,6 +23,7 @@ PROBLEM = Problem.from_source(
 TESTS = [sandbox.TestCase("t1", "assert add(1, 2) == 3"), sandbox.TestCase("t2", "assert add(2, 2) == 4")]
 OUTCOMES = {"RIGHT": (True, 1.0), "HALF": (True, 0.5), "WRONG": (True, 0.0)}
 SETTINGS = SearchSettings(seed=7, temperature=0.8)
+SEARCH_ONLY = replace(SETTINGS, direct_answer_first=False)  # the tree search without the direct answer
 
 
 def reply(marker: str) -> str:
@@ -101,7 +102,7 @@ def test_solve_mcts_writes_tests_searches_and_reports_costs():
         prm=backend,
         tcg=backend,
         verifier=FakeVerifier(OUTCOMES),
-        settings=SETTINGS,
+        settings=SEARCH_ONLY,
         budget=Budget(tokens=5000, nodes=40, seconds=60),
         progress=events.append,
     )
@@ -135,7 +136,7 @@ def test_solve_with_given_tests_and_separate_backends_counts_every_role():
         prm=prm,
         tcg=policy,
         verifier=FakeVerifier(OUTCOMES),
-        settings=SETTINGS,
+        settings=SEARCH_ONLY,
         budget=Budget(),
         tests=TESTS,
     )
@@ -145,6 +146,71 @@ def test_solve_with_given_tests_and_separate_backends_counts_every_role():
     assert result.stats.judgements == 5
     assert result.stats.prompt_tokens_evaluated == (
         policy.counters.prompt_tokens_evaluated + prm.counters.prompt_tokens_evaluated
+    )
+
+
+def direct_first_backend(direct_marker: str) -> ScriptedBackend:
+    backend = mcts_backend()
+    backend.replies[DIRECT] = [reply(direct_marker)]
+    return backend
+
+
+def test_solve_mcts_ends_at_a_direct_answer_written_with_the_tests_that_passes_them():
+    backend = direct_first_backend("RIGHT")
+    result = solve(
+        PROBLEM,
+        policy=backend,
+        prm=backend,
+        tcg=backend,
+        verifier=FakeVerifier(OUTCOMES),
+        settings=SETTINGS,
+        budget=Budget(tokens=1500, nodes=40, seconds=60),
+    )
+    [opening] = backend.generate_calls  # the TCG's two samples and the direct answer: one batch
+    assert [TCG in p for p in opening.prefixes] == [True, True, False]
+    assert "Reply with the whole function" in opening.prefixes[2] and opening.params[2].temperature == 0.0
+    assert all(p.max_tokens <= 1500 // 3 for p in opening.params)  # equal shares of the budget
+    assert result.code == "def add(a, b):\n    return a + b  # RIGHT" and result.value == 1.0
+    assert result.pseudocode == "" and [s.action for s in result.steps] == [CODE]
+    assert result.stats.stopped_by == "threshold" and result.stats.nodes == 1
+    assert result.stats.judgements == 1  # the PRM value of the direct answer
+    [child] = result.tree.children
+    assert child.is_code and child.reward == 1.0 and result.tree.visits == 1
+
+
+def test_solve_mcts_searches_past_a_direct_answer_that_fails_tests_and_keeps_it_as_a_candidate():
+    backend = direct_first_backend("WRONG")
+    result = solve(
+        PROBLEM,
+        policy=backend,
+        prm=backend,
+        tcg=backend,
+        verifier=FakeVerifier(OUTCOMES),
+        settings=SETTINGS,
+        budget=Budget(tokens=5000, nodes=40, seconds=60),
+    )
+    assert result.code == "def add(a, b):\n    return a + b  # RIGHT"  # found by the search
+    assert result.pseudocode == "1. plan alpha\n\n1. refined"
+    direct, *planned = result.tree.children
+    assert direct.is_code and direct.reward == pytest.approx(0.1) and "WRONG" in direct.content
+    assert [c.action for c in planned] == [STRUCTURE] * 3
+
+
+def test_direct_answer_and_tcg_on_separate_models_are_written_one_after_the_other():
+    policy, tcg = direct_first_backend("RIGHT"), mcts_backend()
+    result = solve(
+        PROBLEM,
+        policy=policy,
+        prm=policy,
+        tcg=tcg,
+        verifier=FakeVerifier(OUTCOMES),
+        settings=replace(SETTINGS, strategy="greedy"),
+        budget=Budget(tokens=1500),
+    )
+    [tcg_call], [direct_call] = tcg.generate_calls, policy.generate_calls
+    assert len(tcg_call.prefixes) == 2 and len(direct_call.prefixes) == 1
+    assert result.value == 1.0 and result.stats.tokens_generated == (
+        policy.counters.tokens_generated + tcg.counters.tokens_generated
     )
 
 

@@ -21,7 +21,16 @@ from pygls.exceptions import JsonRpcRequestCancelled
 pytestmark = [pytest.mark.asyncio, pytest.mark.model, pytest.mark.slow]
 
 STUB_LINE = STUB_MODULE.split("\n").index("    pass")
-LONG_SEARCH = {"search": {"strategy": "mcts", "budgetTokens": 20000, "budgetNodes": 200, "budgetSeconds": 600}}
+# directAnswerFirst off: the easy stub's direct answer would end the search before it could be cancelled
+LONG_SEARCH = {
+    "search": {
+        "strategy": "mcts",
+        "budgetTokens": 20000,
+        "budgetNodes": 200,
+        "budgetSeconds": 600,
+        "directAnswerFirst": False,
+    }
+}
 STOPPED = re.compile(r"stopped (\d+) ms after the cancel")
 
 

@@ -88,6 +88,10 @@ DOCS: dict[str, Doc] = {
         "Root children that write code at once, without a plan (below search.branching); 0: every path plans first.",
         minimum=0,
     ),
+    "search.directAnswerFirst": Doc(
+        "Start the search from the greedy direct answer (written together with the tests): if it passes "
+        "every generated test the search ends there; planning is spent only on what it fails."
+    ),
     "search.exploration": Doc("Exploration constant c in the UCB selection score."),
     "search.unvisitedBonus": Doc("Finite UCB score bonus given to an unvisited child."),
     "search.rolloutAlpha": Doc("Rollout mixing weight a: V <- (1 - a) V + a v_max.", minimum=0, maximum=1),

@@ -8,6 +8,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from o1coder.config import SearchSettings
 from o1coder.engine import prompts
 from o1coder.engine.budget import Meter, Verifier
@@ -15,7 +18,7 @@ from o1coder.engine.problem import Problem, assemble_program
 from o1coder.engine.steps import Candidate, StepRunner, best_candidate
 from o1coder.engine.tree import Node
 from o1coder.engine.types import CODE, REFINE, STRUCTURE, Step
-from o1coder.models.backend import Backend, SampleParams
+from o1coder.models.backend import Backend, Continuation, SampleParams
 from o1coder.sandbox.types import TestCase
 
 BEST_OF_N_CAP = 8
@@ -35,8 +38,17 @@ def greedy(
     verifier: Verifier,
     settings: SearchSettings,
     meter: Meter,
+    answer: Continuation | None = None,
 ) -> Candidate:
-    return _direct(problem, tests, 1, 0.0, policy=policy, verifier=verifier, settings=settings, meter=meter)
+    """The greedy direct answer; `answer` is one already written (in the opening's batch)."""
+    if answer is None:
+        return _direct(
+            problem, tests, 1, 0.0, policy=policy, verifier=verifier, settings=settings, meter=meter
+        )
+    [candidate] = direct_candidates(
+        problem, [answer], tests, verifier=verifier, settings=settings, meter=meter
+    )
+    return candidate
 
 
 def best_of_n(
@@ -73,12 +85,33 @@ def _direct(
     settings: SearchSettings,
     meter: Meter,
 ) -> Candidate:
-    prefix = policy.tokenize(policy.render_chat(prompts.direct_messages(problem), add_generation_prompt=True))
     # The budget caps every sample: no strategy may spend more than it was given.
-    max_tokens = max(1, min(prompts.DIRECT_MAX_TOKENS, meter.tokens_left // n))
+    request = direct_request(problem, policy, settings, n, temperature, meter.tokens_left // n)
+    outs = meter.generate(policy, request.prefixes, request.params)
+    best = best_candidate(
+        direct_candidates(problem, outs, tests, verifier=verifier, settings=settings, meter=meter)
+    )
+    if best is None:
+        raise ValueError("a direct answer needs at least one sample")
+    return best
+
+
+@dataclass
+class DirectRequest:
+    """`n` samples of the direct prompt as one batch of prompts (decodable with other streams)."""
+
+    prefixes: list[list[int]]
+    params: list[SampleParams]
+
+
+def direct_request(
+    problem: Problem, policy: Backend, settings: SearchSettings, n: int, temperature: float, cap: int
+) -> DirectRequest:
+    """The direct prompt `n` times (seeds seed, seed+1, ...), each sample capped at `cap` tokens."""
+    prefix = policy.tokenize(policy.render_chat(prompts.direct_messages(problem), add_generation_prompt=True))
     params = [
         SampleParams(
-            max_tokens=max_tokens,
+            max_tokens=max(1, min(prompts.DIRECT_MAX_TOKENS, cap)),
             temperature=temperature,
             top_k=settings.top_k,
             top_p=settings.top_p,
@@ -86,17 +119,26 @@ def _direct(
         )
         for i in range(n)
     ]
-    outs = meter.generate(policy, [prefix] * n, params)
-    meter.nodes += n  # each sample is a one-step answer
+    return DirectRequest([prefix] * n, params)
+
+
+def direct_candidates(
+    problem: Problem,
+    outs: Sequence[Continuation],
+    tests: list[TestCase],
+    *,
+    verifier: Verifier,
+    settings: SearchSettings,
+    meter: Meter,
+) -> list[Candidate]:
+    """Each direct answer's first code block, verified; each sample counts as a one-step node."""
+    meter.nodes += len(outs)
     candidates = []
     for out in outs:
         code = prompts.extract_code(out.text)
         report = meter.verify(verifier, assemble_program(problem, code), tests)
         candidates.append(Candidate(code, [Step(CODE, code)], report, report.reward(settings.compile_weight)))
-    best = best_candidate(candidates)
-    if best is None:
-        raise ValueError("a direct answer needs at least one sample")
-    return best
+    return candidates
 
 
 def pseudocode_chain(runner: StepRunner) -> Candidate | None:

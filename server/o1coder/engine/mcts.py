@@ -7,6 +7,11 @@ is their value); roll out greedily from the best new child (steps outside the tr
 they reach is verified and kept as a candidate) and blend V <- (1-a)V + a v_max; back up
 visit-weighted means to the root.
 
+With `direct_answer_first` (the default), the root starts with one verified code child: the
+greedy direct answer, written in the same batch as the tests (`opening`). If it passes every
+generated test the search ends at once; otherwise it stays a candidate and the tree search
+spends the rest of the budget on pseudocode-first paths.
+
 The search stops when a verified candidate reaches the value threshold, the budget (tokens of
 every role, tree nodes, seconds) is used up, or nothing is left to expand. PRM values of
 pseudocode steps never stop it: only executed code can. The answer is the candidate with the

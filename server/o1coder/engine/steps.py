@@ -16,9 +16,9 @@ from o1coder.config import SearchSettings
 from o1coder.engine import prompts
 from o1coder.engine.budget import Meter, Verifier
 from o1coder.engine.problem import Problem, assemble_program
-from o1coder.engine.tree import Node
+from o1coder.engine.tree import Node, backpropagate
 from o1coder.engine.types import CODE, Step
-from o1coder.models.backend import Backend, SampleParams
+from o1coder.models.backend import Backend, Continuation, SampleParams
 from o1coder.sandbox.types import TestCase, VerificationReport
 
 
@@ -156,6 +156,27 @@ class StepRunner:
             parent.expanded = True
             self.meter.nodes += len(children)
         return children
+
+    def add_direct_answer(self, prefix: Sequence[int], out: Continuation) -> Node | None:
+        """The greedy direct answer (no plan) as a verified code child of the root.
+
+        Its policy tokens are the direct prompt and the answer as sampled (so judging it reuses
+        that KV cache); for another backend it reads as a step-1 code step of the method prompt.
+        None if the answer holds no code.
+        """
+        code = prompts.extract_code(out.text)
+        if not any(ch.isalnum() for ch in code):
+            return None
+        node = Node(id=self._next_id, parent=self.root, action=CODE, content=code, depth=1, is_terminal=True)
+        self._next_id += 1
+        # an end-of-turn token is left out: the judgement suffix starts by ending the turn
+        answer = out.tokens[:-1] if out.finish_reason == "eos" else out.tokens
+        node.set_tokens(self.policy, [*prefix, *answer])
+        self.root.children.append(node)
+        self.meter.nodes += 1
+        self.value([node])
+        backpropagate(self.root)
+        return node
 
     def judge_suffix(self, backend: Backend, question: str) -> list[int]:
         key = (backend.name, question)

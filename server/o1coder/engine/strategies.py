@@ -1,4 +1,5 @@
-"""`solve`: tests first (unless given), then one strategy, then a SolveResult with its costs."""
+"""`solve`: tests first (unless given; the greedy direct answer in the same batch where it is used), then
+one strategy, then a SolveResult with its costs."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ from o1coder.config import STRATEGIES, SearchSettings
 from o1coder.engine.baselines import best_of_n, greedy, pseudocode_chain
 from o1coder.engine.budget import Meter, Verifier, unique_backends
 from o1coder.engine.mcts import MCTS
+from o1coder.engine.opening import open_solve
 from o1coder.engine.problem import Problem
 from o1coder.engine.prompts import PROMPT_VERSION
 from o1coder.engine.steps import Candidate, StepRunner
-from o1coder.engine.tcg import generate_tests
 from o1coder.engine.tree import Node
 from o1coder.engine.types import (
     CODE,
@@ -46,9 +47,15 @@ def solve(
         backend.tree.clear()
     meter = Meter(backends, budget, cancel)
 
+    # The greedy answer, and the search's starting answer, are written with the tests when one
+    # model serves both roles (one batch); see `opening`.
+    direct = settings.strategy == "greedy" or (settings.strategy == "mcts" and settings.direct_answer_first)
     if tests is None:
         notify(ProgressEvent(phase="tests", message="writing tests"))
-        tests = generate_tests(problem, tcg, settings, meter, cancel)
+    opening = open_solve(
+        problem, policy=policy, tcg=tcg, settings=settings, meter=meter, tests=tests, direct=direct
+    )
+    tests = opening.tests
     notify(
         ProgressEvent(
             phase="tests",
@@ -67,13 +74,24 @@ def solve(
         )
         tree = runner.root
         if settings.strategy == "mcts":
+            if opening.direct is not None and opening.direct_prefix is not None:
+                runner.add_direct_answer(opening.direct_prefix, opening.direct)
             outcome = MCTS(runner, settings, progress).run()
             answer, stopped_by = outcome.best, outcome.stopped_by
         else:
             answer = pseudocode_chain(runner)
+    elif settings.strategy == "greedy":
+        answer = greedy(
+            problem,
+            tests,
+            policy=policy,
+            verifier=verifier,
+            settings=settings,
+            meter=meter,
+            answer=opening.direct,
+        )
     else:
-        run = best_of_n if settings.strategy == "best-of-n" else greedy
-        answer = run(problem, tests, policy=policy, verifier=verifier, settings=settings, meter=meter)
+        answer = best_of_n(problem, tests, policy=policy, verifier=verifier, settings=settings, meter=meter)
 
     result = _result(answer, tests, tree, _stats(settings.strategy, meter, stopped_by))
     notify(

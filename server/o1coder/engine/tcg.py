@@ -10,6 +10,8 @@ generated part is capped at `settings.num_tests`.
 from __future__ import annotations
 
 import ast
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from o1coder.config import SearchSettings
 from o1coder.engine import prompts
@@ -37,12 +39,35 @@ def generate_tests(
     meter = meter or Meter([backend], cancel=cancel)
     if cancel is not None:
         cancel.raise_if_cancelled()
+    request = tcg_request(problem, backend, settings, meter.tokens_left // samples, samples)
+    outs = meter.generate(backend, request.prefixes, request.params)
+    return request.tests(problem, outs, settings)
+
+
+@dataclass
+class TcgRequest:
+    """The TCG's samples as one batch of prompts, so a caller can decode them with other streams."""
+
+    start: str  # the start of the answer the engine writes (the block and the first assert)
+    prefixes: list[list[int]]
+    params: list[SampleParams]
+
+    def tests(
+        self, problem: Problem, outs: Sequence[Continuation], settings: SearchSettings
+    ) -> list[TestCase]:
+        return merge_tests(problem, [sample_text(self.start, out) for out in outs], settings.num_tests)
+
+
+def tcg_request(
+    problem: Problem, backend: Backend, settings: SearchSettings, cap: int, samples: int = TCG_SAMPLES
+) -> TcgRequest:
+    """`samples` TCG prompts, each sample capped at `cap` tokens (its share of the budget)."""
     start = prompts.tcg_answer_start(problem)
     chat = backend.render_chat(prompts.tcg_messages(problem, settings.num_tests), add_generation_prompt=True)
     prefix = backend.tokenize(chat + start)
     params = [
         SampleParams(
-            max_tokens=max(1, min(TOKENS_PER_TEST * settings.num_tests + 20, meter.tokens_left // samples)),
+            max_tokens=max(1, min(TOKENS_PER_TEST * settings.num_tests + 20, cap)),
             temperature=TCG_TEMPERATURE,
             top_k=settings.top_k,
             top_p=settings.top_p,
@@ -51,8 +76,7 @@ def generate_tests(
         )
         for i in range(samples)
     ]
-    outs = meter.generate(backend, [prefix] * samples, params)
-    return merge_tests(problem, [sample_text(start, out) for out in outs], settings.num_tests)
+    return TcgRequest(start, [prefix] * samples, params)
 
 
 def sample_text(start: str, out: Continuation) -> str:

@@ -32,6 +32,8 @@ def search_settings(cfg: TrainConfig, **changes: Any) -> SearchSettings:
         max_refine_steps=s.max_refine_steps,
         temperature=s.temperature,
         seed=cfg.seed,
+        # synthesis wants pseudocode-first trees: a direct answer that passes would end the search
+        direct_answer_first=False,
     )
     for key, value in changes.items():
         setattr(base, key, value)
