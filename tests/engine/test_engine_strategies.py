@@ -81,6 +81,28 @@ def test_pseudocode_chain_is_one_greedy_structure_refine_code_chain():
     assert len(backend.generate_calls) == 3 and runner.meter.nodes == 3
 
 
+def solve_on_one_model(
+    backend: ScriptedBackend,
+    settings: SearchSettings,
+    budget: Budget,
+    *,
+    prm: ScriptedBackend | None = None,
+    tcg: ScriptedBackend | None = None,
+    **kw,
+):
+    """`solve` with `backend` in every role not given and the FakeVerifier."""
+    return solve(
+        PROBLEM,
+        policy=backend,
+        prm=prm or backend,
+        tcg=tcg or backend,
+        verifier=FakeVerifier(OUTCOMES),
+        settings=settings,
+        budget=budget,
+        **kw,
+    )
+
+
 def mcts_backend() -> ScriptedBackend:
     return ScriptedBackend(
         {
@@ -96,15 +118,8 @@ def test_solve_mcts_writes_tests_searches_and_reports_costs():
     backend = mcts_backend()
     backend.tree.add([-5, -6, -7])  # left over from an earlier solve
     events: list[ProgressEvent] = []
-    result = solve(
-        PROBLEM,
-        policy=backend,
-        prm=backend,
-        tcg=backend,
-        verifier=FakeVerifier(OUTCOMES),
-        settings=SEARCH_ONLY,
-        budget=Budget(tokens=5000, nodes=40, seconds=60),
-        progress=events.append,
+    result = solve_on_one_model(
+        backend, SEARCH_ONLY, Budget(tokens=5000, nodes=40, seconds=60), progress=events.append
     )
     assert [t.source for t in result.tests] == [
         "assert add(1, 2) == 3",
@@ -130,16 +145,7 @@ def test_solve_mcts_writes_tests_searches_and_reports_costs():
 
 def test_solve_with_given_tests_and_separate_backends_counts_every_role():
     policy, prm = mcts_backend(), ScriptedBackend(values=lambda _t: 0.5, name="prm-fake")
-    result = solve(
-        PROBLEM,
-        policy=policy,
-        prm=prm,
-        tcg=policy,
-        verifier=FakeVerifier(OUTCOMES),
-        settings=SEARCH_ONLY,
-        budget=Budget(),
-        tests=TESTS,
-    )
+    result = solve_on_one_model(policy, SEARCH_ONLY, Budget(), prm=prm, tests=TESTS)
     assert not any(TCG in p for call in policy.generate_calls for p in call.prefixes)
     assert result.tests == TESTS
     assert prm.counters.judgements == 5 and policy.counters.judgements == 0
@@ -157,15 +163,7 @@ def direct_first_backend(direct_marker: str) -> ScriptedBackend:
 
 def test_solve_mcts_ends_at_a_direct_answer_written_with_the_tests_that_passes_them():
     backend = direct_first_backend("RIGHT")
-    result = solve(
-        PROBLEM,
-        policy=backend,
-        prm=backend,
-        tcg=backend,
-        verifier=FakeVerifier(OUTCOMES),
-        settings=SETTINGS,
-        budget=Budget(tokens=1500, nodes=40, seconds=60),
-    )
+    result = solve_on_one_model(backend, SETTINGS, Budget(tokens=1500, nodes=40, seconds=60))
     [opening] = backend.generate_calls  # the TCG's two samples and the direct answer: one batch
     assert [TCG in p for p in opening.prefixes] == [True, True, False]
     assert "Reply with the whole function" in opening.prefixes[2] and opening.params[2].temperature == 0.0
@@ -180,15 +178,7 @@ def test_solve_mcts_ends_at_a_direct_answer_written_with_the_tests_that_passes_t
 
 def test_solve_mcts_searches_past_a_direct_answer_that_fails_tests_and_keeps_it_as_a_candidate():
     backend = direct_first_backend("WRONG")
-    result = solve(
-        PROBLEM,
-        policy=backend,
-        prm=backend,
-        tcg=backend,
-        verifier=FakeVerifier(OUTCOMES),
-        settings=SETTINGS,
-        budget=Budget(tokens=5000, nodes=40, seconds=60),
-    )
+    result = solve_on_one_model(backend, SETTINGS, Budget(tokens=5000, nodes=40, seconds=60))
     assert result.code == "def add(a, b):\n    return a + b  # RIGHT"  # found by the search
     assert result.pseudocode == "1. plan alpha\n\n1. refined"
     direct, *planned = result.tree.children
@@ -198,15 +188,7 @@ def test_solve_mcts_searches_past_a_direct_answer_that_fails_tests_and_keeps_it_
 
 def test_direct_answer_and_tcg_on_separate_models_are_written_one_after_the_other():
     policy, tcg = direct_first_backend("RIGHT"), mcts_backend()
-    result = solve(
-        PROBLEM,
-        policy=policy,
-        prm=policy,
-        tcg=tcg,
-        verifier=FakeVerifier(OUTCOMES),
-        settings=replace(SETTINGS, strategy="greedy"),
-        budget=Budget(tokens=1500),
-    )
+    result = solve_on_one_model(policy, replace(SETTINGS, strategy="greedy"), Budget(tokens=1500), tcg=tcg)
     [tcg_call], [direct_call] = tcg.generate_calls, policy.generate_calls
     assert len(tcg_call.prefixes) == 2 and len(direct_call.prefixes) == 1
     assert result.value == 1.0 and result.stats.tokens_generated == (
@@ -225,15 +207,7 @@ def test_solve_baselines_report_the_same_way(strategy):
             TCG: ["2, 2) == 4\n```"],
         }
     )
-    result = solve(
-        PROBLEM,
-        policy=backend,
-        prm=backend,
-        tcg=backend,
-        verifier=FakeVerifier(OUTCOMES),
-        settings=replace(SETTINGS, strategy=strategy),
-        budget=Budget(tokens=700),
-    )
+    result = solve_on_one_model(backend, replace(SETTINGS, strategy=strategy), Budget(tokens=700))
     assert result.stats.strategy == strategy and result.stats.stopped_by == "done"
     assert "HALF" in result.code and result.test_results is not None and result.test_results.total == 2
     assert result.stats.tokens_generated == backend.counters.tokens_generated

@@ -54,20 +54,22 @@ class ProgressEvent:
     tokens_generated: int = 0
     message: str = ""
 
-    def line(self) -> str:
-        """One human line, for a terminal status line or an editor progress report."""
-        parts = [self.phase]
+    def counts(self) -> list[str]:
+        """The event's figures as short phrases, e.g. ["12 nodes", "best 0.75", "tests 3/6", "900 tokens"]."""
+        parts = []
         if self.nodes:
-            parts.append(f"nodes {self.nodes}")
+            parts.append(f"{self.nodes} node{'' if self.nodes == 1 else 's'}")
         if self.best_value:
             parts.append(f"best {self.best_value:.2f}")
         if self.tests_total:
             parts.append(f"tests {self.tests_passing}/{self.tests_total}")
         if self.tokens_generated:
-            parts.append(f"{self.tokens_generated} tok")
-        if self.message:
-            parts.append(self.message)
-        return " | ".join(parts)
+            parts.append(f"{self.tokens_generated} tokens")
+        return parts
+
+    def line(self) -> str:
+        """One human line for a terminal status line: phase, figures, message."""
+        return " | ".join([self.phase, *self.counts(), *([self.message] if self.message else [])])
 
 
 ProgressCallback = Callable[[ProgressEvent], None]

@@ -43,15 +43,7 @@ _tokens = itertools.count(1)
 def progress_message(event: ProgressEvent) -> str:
     """One line for the editor: phase, nodes expanded, best value, tests passing, tokens."""
     title = PHASE_TITLES.get(event.phase, event.phase)
-    parts = [title]
-    if event.nodes:
-        parts.append(f"{event.nodes} nodes")
-    if event.best_value:
-        parts.append(f"best {event.best_value:.2f}")
-    if event.tests_total:
-        parts.append(f"tests {event.tests_passing}/{event.tests_total}")
-    if event.tokens_generated:
-        parts.append(f"{event.tokens_generated} tokens")
+    parts = [title, *event.counts()]
     if event.message and event.message.lower() not in (title, event.phase, "loading models"):
         parts.append(event.message)
     return " · ".join(parts)
