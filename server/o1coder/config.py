@@ -63,6 +63,8 @@ class SearchSettings:
     unvisited_bonus: float = 0.9  # finite UCB score bonus for an unvisited child
     rollout_alpha: float = 0.5  # V <- (1-a) V + a v_max
     rollout_steps: int = 2
+    # proposals sampled per rollout step (one batch), the best by value kept: ReST-MCTS*'s roll_branch
+    rollout_branch: int = 1
     value_threshold: float = 0.9
     compile_weight: float = 0.1  # alpha in reward = a*compile + (1-a)*pass_rate
     num_tests: int = 6  # generated tests wanted
@@ -173,6 +175,7 @@ def _validate(s: Settings) -> None:
     _check(0.0 <= q.temperature <= 2.0, "search.temperature", "must be between 0 and 2")
     _check(0.0 < q.top_p <= 1.0, "search.topP", "must be in (0, 1]")
     _check(q.top_k >= 0, "search.topK", "must be >= 0")
+    _check(1 <= q.rollout_branch <= 16, "search.rolloutBranch", "must be between 1 and 16")
     _check(0.0 <= q.rollout_alpha <= 1.0, "search.rolloutAlpha", "must be between 0 and 1")
     _check(0.0 <= q.compile_weight <= 1.0, "search.compileWeight", "must be between 0 and 1")
     _check(0.0 < q.value_threshold <= 1.0, "search.valueThreshold", "must be in (0, 1]")

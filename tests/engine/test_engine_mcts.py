@@ -159,6 +159,27 @@ def test_first_iteration_expands_values_rolls_out_and_backs_up():
     )
 
 
+def test_rollout_branch_samples_each_step_in_one_batch_and_keeps_the_best_by_value():
+    replies = {
+        A1: [" plan alpha", " plan beta", " plan gamma"],
+        A2: [" refined plan", " plan in other words"],
+        A3: [code("WRONG"), code("HALF")],
+    }
+    mcts, backend, verifier = make(replies, settings=replace(SETTINGS, rollout_branch=2))
+    alpha, _, _ = mcts.iterate(mcts.select())
+    # the expansion, then two rollout steps of two proposals each, seeds continuing the first
+    assert [len(call.prefixes) for call in backend.generate_calls] == [3, 2, 2]
+    base = SETTINGS.seed + 1_000_003
+    assert [p.seed for p in backend.generate_calls[1].params] == [base, base + 1]
+    assert [p.seed for p in backend.generate_calls[2].params] == [base + 2, base + 3]
+    # the best refine (0.9, "refined") is rolled on; both code proposals are verified candidates
+    assert backend.generate_calls[2].prefixes[0].count("refined plan") == 1
+    assert sorted(c.reward for c in mcts.runner.candidates) == [pytest.approx(0.1), pytest.approx(0.55)]
+    assert len(verifier.programs) == 2
+    # v_max is the refine's 0.9 (HALF's verified 0.55 and WRONG's 0.1 are lower)
+    assert alpha.value == pytest.approx(0.5 * 0.7 + 0.5 * 0.9)
+
+
 def test_selection_follows_ucb_with_the_unvisited_bonus():
     mcts, backend, _ = make(DEFAULT_REPLIES)
     mcts.iterate(mcts.select())

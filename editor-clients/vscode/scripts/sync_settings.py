@@ -96,6 +96,9 @@ DOCS: dict[str, Doc] = {
     "search.unvisitedBonus": Doc("Finite UCB score bonus given to an unvisited child."),
     "search.rolloutAlpha": Doc("Rollout mixing weight a: V <- (1 - a) V + a v_max.", minimum=0, maximum=1),
     "search.rolloutSteps": Doc("Greedy rollout steps after an expansion (not added to the tree)."),
+    "search.rolloutBranch": Doc(
+        "Proposals sampled (in one batch) per rollout step; the best by value is kept.", minimum=1, maximum=16
+    ),
     "search.valueThreshold": Doc(
         "A node whose value reaches this ends the search.", exclusive_minimum=0, maximum=1
     ),

@@ -144,21 +144,27 @@ class MCTS:
         return children
 
     def rollout(self, start: Node) -> float:
-        """Greedy MC rollout: up to rollout_steps single proposals; returns the best value seen."""
+        """Greedy MC rollout: up to rollout_steps steps, each sampling rollout_branch proposals in one
+        batch and keeping the best by value; returns the best value seen."""
         s = self.settings
+        k = s.rollout_branch
         v_max = start.value
         node = start
         for step in range(s.rollout_steps):
             if node.is_terminal or self.meter.exhausted() in ("tokens", "seconds"):
                 break
-            seed = s.seed + _ROLLOUT_SEED_OFFSET + self.iterations * s.rollout_steps + step
+            first = s.seed + _ROLLOUT_SEED_OFFSET + (self.iterations * s.rollout_steps + step) * k
             proposals = self.runner.propose(
-                node, [rollout_action(node, s)], temperature=s.temperature, seeds=[seed], attach=False
+                node,
+                [rollout_action(node, s)] * k,
+                temperature=s.temperature,
+                seeds=[first + j for j in range(k)],
+                attach=False,
             )
             if not proposals:
                 break
             self.runner.value(proposals)
-            node = proposals[0]
+            node = max(proposals, key=lambda n: n.value)
             v_max = max(v_max, node.value)
             if self.solved():
                 break
