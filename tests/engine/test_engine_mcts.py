@@ -305,7 +305,7 @@ def test_search_spends_no_more_than_its_token_budget():
         A2: [" refined " + "r" * 120],
         A3: [code("WRONG " + "w" * 150)],
     }
-    for budget in (900, 1500, 3000):
+    for budget in (900, 901, 902, 1500, 3000):  # remainders below one token per stream too
         mcts, _, _ = make(replies, budget=Budget(tokens=budget, nodes=1000, seconds=60))
         outcome = mcts.run()
         assert outcome.stopped_by == "tokens"
@@ -318,6 +318,13 @@ def test_search_spends_no_more_than_its_token_budget():
         answer = backend.generate_calls[-1]
         assert outcome.candidates and answer.params[0].max_tokens == mcts.settings.max_code_tokens
         assert mcts.meter.tokens_generated - len(code("WRONG " + "w" * 150)) <= budget
+
+
+def test_no_proposal_without_one_token_per_stream_left():
+    mcts, backend, _ = make(DEFAULT_REPLIES, budget=Budget(tokens=2, nodes=100, seconds=60))
+    assert mcts.runner.propose(mcts.root, [STRUCTURE] * 3, temperature=0.8, seeds=[0, 1, 2], attach=True) == []
+    assert backend.generate_calls == [] and not mcts.root.expanded
+    assert mcts.stop_reason() == "tokens"
 
 
 def test_exhausted_tree_stops_and_falls_back_to_code_from_the_root():

@@ -106,6 +106,8 @@ class MCTS:
     def stop_reason(self) -> str | None:
         if self.solved():
             return "threshold"
+        if self.meter.tokens_left < self.settings.branching:
+            return "tokens"  # not one token per child of an expansion left
         return self.meter.exhausted()
 
     def solved(self) -> bool:

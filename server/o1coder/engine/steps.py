@@ -132,6 +132,8 @@ class StepRunner:
             for a in actions
         ]
         cap = None if final else self.meter.tokens_left // max(1, len(actions))
+        if cap == 0:
+            return []  # not one token per stream left: nothing proposed, the parent stays open
         params = [self.params(a, temperature, seed, cap) for a, seed in zip(actions, seeds, strict=True)]
         outs = self.meter.generate(self.policy, prefixes, params)
         children: list[Node] = []
