@@ -81,6 +81,21 @@ def test_siblings_with_different_suffixes_share_the_parent(backend):
     assert used.prompt_tokens_evaluated <= len(parent) + sum(len(s) for s in suffixes)
 
 
+def test_repeated_prompts_beside_another_are_evaluated_once(backend):
+    # the opening's shape: two samples of one prompt and one of another, in one batch
+    tests_prompt = chat(backend, "Write three assert lines testing a function that reverses a string.")
+    answer_prompt = chat(backend, "Complete a Python function that reverses a string.")
+    [alone] = backend.generate([tests_prompt], [GREEDY])
+    backend.generate([chat(backend, "Unrelated: name a prime number.")] * 8, [GREEDY] * 8)  # evict both
+    before = backend.counters.snapshot()
+    outs = backend.generate([tests_prompt, tests_prompt, answer_prompt], [GREEDY] * 3)
+    used = backend.counters.since(before)
+    assert outs[0].tokens == outs[1].tokens == alone.tokens
+    shared = LlamaBackend._lcp(tests_prompt, answer_prompt)
+    # the shared start once, each prompt's own part once, and each stream's last token
+    assert used.prompt_tokens_evaluated <= len(tests_prompt) + len(answer_prompt) - shared + 3
+
+
 def test_sampling_is_seeded(backend):
     prompt = chat(backend, "Name a prime number and explain why.")
     params = [SampleParams(max_tokens=24, temperature=0.9, seed=s) for s in (1, 1, 2)]

@@ -25,6 +25,7 @@ TESTS = [
 SETTINGS = SearchSettings(
     branching=3,
     rollout_steps=2,
+    rollout_branch=1,  # ReST-MCTS*'s single rollout proposal; the batched one has its own test
     rollout_alpha=0.5,
     value_threshold=0.9,
     compile_weight=0.1,
@@ -260,9 +261,10 @@ def test_search_stops_when_a_candidate_reaches_the_threshold():
     outcome = mcts.run()
     assert outcome.stopped_by == "threshold" and outcome.iterations == 1
     assert outcome.best is not None and "RIGHT" in outcome.best.code and outcome.best.reward == 1.0
-    assert [e.phase for e in events] == ["search"]
-    assert events[0].best_value == 1.0 and events[0].tests_passing == 2 and events[0].tests_total == 2
-    assert events[0].nodes == 3 and events[0].tokens_generated == mcts.meter.tokens_generated > 0
+    assert [e.phase for e in events] == ["search", "search"]  # the start, then the iteration
+    assert events[0].nodes == 0 and events[0].tokens_generated == 0
+    assert events[1].best_value == 1.0 and events[1].tests_passing == 2 and events[1].tests_total == 2
+    assert events[1].nodes == 3 and events[1].tokens_generated == mcts.meter.tokens_generated > 0
 
 
 def test_search_runs_until_the_node_budget_and_answers_the_best_candidate():
@@ -277,7 +279,7 @@ def test_search_runs_until_the_node_budget_and_answers_the_best_candidate():
     assert outcome.stopped_by == "nodes" and outcome.iterations == 2
     assert mcts.meter.nodes == 6
     assert outcome.best is not None and "HALF" in outcome.best.code
-    assert len(events) == 2 and events[1].nodes == 6
+    assert len(events) == 3 and events[2].nodes == 6  # the start and two iterations
 
 
 def test_token_budget_stops_and_code_is_still_written():

@@ -81,6 +81,7 @@ class MCTS:
     # ------------------------------------------------------------ the loop
     def run(self) -> SearchOutcome:
         stopped_by = ""
+        self._emit()  # the search phase starts (an editor shows it, and may cancel it, at once)
         while True:
             stopped_by = self.stop_reason() or ""
             if stopped_by:

@@ -39,15 +39,17 @@ def open_solve(
 ) -> Opening:
     """Tests (written by the TCG unless given) and, if `direct`, the greedy direct answer.
 
-    Every stream gets an equal share of the token budget left, so the opening never spends
-    more than the budget.
+    The streams' caps add up to at most the budget left, so the opening never spends more than
+    the budget. Beside a direct answer the TCG's samples get at most half of it together
+    (they are short; a cut-off answer would be wasted), and the answer gets the rest.
     """
-    streams = (TCG_SAMPLES if tests is None else 0) + (1 if direct else 0)
-    if streams == 0:
-        return Opening(tests=list(tests or []))
-    cap = meter.tokens_left // streams
-    tcg_part = tcg_request(problem, tcg, settings, cap) if tests is None else None
-    direct_part = direct_request(problem, policy, settings, 1, 0.0, cap) if direct else None
+    left = meter.tokens_left
+    tcg_part = None
+    if tests is None:
+        share = left // (2 if direct else 1) // TCG_SAMPLES
+        tcg_part = tcg_request(problem, tcg, settings, share)
+        left -= sum(p.max_tokens for p in tcg_part.params)
+    direct_part = direct_request(problem, policy, settings, 1, 0.0, left) if direct else None
 
     if tcg_part is not None and direct_part is not None and tcg is policy:
         outs = meter.generate(

@@ -264,11 +264,31 @@ class LlamaBackend:
         for j in need[1:]:
             target = min((s for s in range(self._n_seq) if s not in claimed), key=lambda s: self._last_used[s])
             claimed.add(target)
-            llama_cpp.llama_memory_seq_rm(self._mem, target, -1, -1)
-            llama_cpp.llama_memory_seq_cp(self._mem, base, target, 0, len(common))
-            self._slots[target] = list(common)
+            self._copy(base, target, len(common))
             slots[j] = target
+        self._share_duplicates([prefixes[j] for j in need], [slots[j] for j in need], cancel)  # type: ignore[misc]
         return slots  # type: ignore[return-value]
+
+    def _copy(self, source: int, target: int, n: int) -> None:
+        """Make slot `target` hold the first `n` tokens of slot `source` (a KV copy, no decoding)."""
+        llama_cpp.llama_memory_seq_rm(self._mem, target, -1, -1)
+        llama_cpp.llama_memory_seq_cp(self._mem, source, target, 0, n)
+        self._slots[target] = self._slots[source][:n]
+
+    def _share_duplicates(self, prefixes: list[list[int]], slots: list[int], cancel: CancelToken | None) -> None:
+        """Prefixes repeated in one call (the samples of one prompt beside other prompts) are
+        evaluated once: in the first one's slot, then copied to the others'."""
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for p, s in zip(prefixes, slots, strict=True):
+            groups.setdefault(tuple(p[:-1]), []).append(s)
+        repeated = {key: members for key, members in groups.items() if len(members) > 1}
+        if not repeated:
+            return
+        self._evaluate({m[0]: list(key[len(self._slots[m[0]]) :]) for key, m in repeated.items()}, cancel)
+        for key, (first, *others) in repeated.items():
+            for other in others:
+                if len(self._slots[other]) < len(key):
+                    self._copy(first, other, len(key))
 
     def _decode(self, entries: list[tuple[int, int, bool]]) -> None:
         """Decode (slot, token, want_logits) entries in one batch, appending to the slots."""
