@@ -253,6 +253,7 @@ class LlamaBackend:
                 self._truncate(best, best_len)
         need = [j for j, s in enumerate(slots) if s is None]
         if not need:
+            self._share_duplicates(prefixes, slots, cancel)  # type: ignore[arg-type]
             return slots  # type: ignore[return-value]
         # 2. The rest share a base slot holding the common prefix.
         free = [s for s in range(self._n_seq) if s not in claimed]
@@ -266,7 +267,7 @@ class LlamaBackend:
             claimed.add(target)
             self._copy(base, target, len(common))
             slots[j] = target
-        self._share_duplicates([prefixes[j] for j in need], [slots[j] for j in need], cancel)  # type: ignore[misc]
+        self._share_duplicates(prefixes, slots, cancel)  # type: ignore[arg-type]
         return slots  # type: ignore[return-value]
 
     def _copy(self, source: int, target: int, n: int) -> None:
@@ -277,11 +278,16 @@ class LlamaBackend:
 
     def _share_duplicates(self, prefixes: list[list[int]], slots: list[int], cancel: CancelToken | None) -> None:
         """Prefixes repeated in one call (the samples of one prompt beside other prompts) are
-        evaluated once: in the first one's slot, then copied to the others'."""
+        evaluated once: in the slot of the one holding most of it, then copied to the others'.
+        Every slot holds a prefix of its own prefix here, whichever step of `_assign` gave it."""
         groups: dict[tuple[int, ...], list[int]] = {}
         for p, s in zip(prefixes, slots, strict=True):
             groups.setdefault(tuple(p[:-1]), []).append(s)
-        repeated = {key: members for key, members in groups.items() if len(members) > 1}
+        repeated = {
+            key: sorted(members, key=lambda s: -len(self._slots[s]))
+            for key, members in groups.items()
+            if len(members) > 1
+        }
         if not repeated:
             return
         self._evaluate({m[0]: list(key[len(self._slots[m[0]]) :]) for key, m in repeated.items()}, cancel)
