@@ -170,3 +170,23 @@ def test_cancel_stops_generation_quickly_and_leaves_the_cache_consistent(backend
     [a] = backend.generate([short], [GREEDY])
     [b] = backend.generate([short + a.tokens[:5]], [SampleParams(max_tokens=35, temperature=0.0)])
     assert b.tokens == a.tokens[5:]
+
+
+def test_a_changed_context_setting_reloads_the_model_and_flash_attention_can_be_turned_on(default_model_path):
+    from o1coder.config import ModelSettings
+    from o1coder.models.pool import ModelPool
+
+    path = str(default_model_path)
+    pool = ModelPool(ModelSettings(policy=path, prm=path, tcg=path, context_size=2048, parallel_sequences=2))
+    first = pool.get("policy")
+    assert pool.get("tcg") is first  # one loaded copy serves every role naming it
+    pool.reconfigure(ModelSettings(policy=path, prm=path, tcg=path, context_size=2048, parallel_sequences=2))
+    assert pool.get("policy") is first  # nothing that shapes the context changed
+    pool.reconfigure(
+        ModelSettings(policy=path, prm=path, tcg=path, context_size=2048, parallel_sequences=2, flash_attention=True)
+    )
+    second = pool.get("policy")
+    assert second is not first
+    [out] = second.generate([chat(second, "Say hi.")], [SampleParams(max_tokens=4, temperature=0.0)])
+    assert len(out.tokens) >= 1
+    second.close()

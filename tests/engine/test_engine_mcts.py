@@ -26,6 +26,7 @@ SETTINGS = SearchSettings(
     branching=3,
     rollout_steps=2,
     rollout_branch=1,  # ReST-MCTS*'s single rollout proposal; the batched one has its own test
+    parallel_leaves=1,  # one leaf per iteration, as in ReST-MCTS*; the parallel round has its own tests
     rollout_alpha=0.5,
     value_threshold=0.9,
     compile_weight=0.1,
@@ -197,6 +198,84 @@ def test_selection_follows_ucb_with_the_unvisited_bonus():
     assert mcts.select() is gamma
 
 
+def test_parallel_selection_takes_distinct_leaves_steered_by_virtual_visits():
+    mcts, _, _ = make(DEFAULT_REPLIES)
+    assert mcts.select_leaves(3) == [mcts.root]  # one open leaf: a round of one
+    mcts.iterate(mcts.root)
+    alpha, beta, gamma = mcts.root.children
+    # all unvisited: the highest V + bonus first, then the next, never the same leaf twice
+    assert mcts.select_leaves(2) == [alpha, beta]
+    assert mcts.select_leaves(5) == [alpha, beta, gamma]  # fewer leaves than asked
+    # alpha's subtree: one visited child with a high value, one unvisited child with a low one
+    alpha.expanded, alpha.visits = True, 1
+    a1 = Node(id=4, parent=alpha, action=REFINE, depth=2, visits=1, value=0.9)
+    a2 = Node(id=5, parent=alpha, action=REFINE, depth=2, value=0.0)
+    alpha.children = [a1, a2]
+    alpha.value, beta.value, gamma.value = 0.9, 0.2, 0.1
+    mcts.root.visits = 2
+    # first pick, through alpha (0.9 + 0.5*sqrt(2 ln 2 / 1) = 1.4887 > beta's 0.2 + 0.9):
+    # a1 (0.9 + 0.5*sqrt(2 ln 1 / 1) = 0.9 = a2's 0.0 + 0.9; the first of equals) ...
+    first, second = mcts.select_leaves(2)
+    assert first is a1
+    # ... then with one virtual visit on alpha (0.9 + 0.5*sqrt(2 ln 3 / 2) = 1.4241 > 1.1) and
+    # the root, alpha's other child a2, the only one left open there
+    assert second is a2
+    # a virtual visit alone can move the second pick to another branch: alpha's value drops
+    alpha.value = 0.55  # 1st: 0.55 + 0.5*sqrt(2 ln 2) = 1.1387 > 1.1; 2nd: 0.55 + 0.5*sqrt(ln 3) = 1.0741 < 1.1
+    assert mcts.select_leaves(2) == [a1, beta]
+
+
+def test_a_parallel_round_batches_every_model_call_of_its_leaves():
+    replies = {
+        A1: [" plan alpha", " plan beta", " plan gamma"],
+        A2: [lambda _prefix, params: f" refinement seeded {params.seed}"],
+        A3: [code("HALF")],
+    }
+    settings = replace(SETTINGS, parallel_leaves=2)
+    mcts, backend, verifier = make(replies, settings=settings)
+    mcts.iterate(mcts.root)
+    alpha, beta, _ = mcts.root.children
+    backend.generate_calls.clear()
+    backend.judge_calls.clear()
+    verifier.programs.clear()
+    visits_before = mcts.root.visits
+
+    leaves = mcts.select_leaves(2)
+    assert leaves == [alpha, beta]
+    families = mcts.iterate_leaves(leaves)
+    # one expansion call: b = 3 refine steps under each leaf, seeds from each leaf's id
+    expansion = backend.generate_calls[0]
+    assert len(expansion.prefixes) == 6
+    assert [p.seed for p in expansion.params] == [3, 4, 5, 6, 7, 8]
+    assert sum("plan alpha" in p for p in expansion.prefixes) == 3
+    assert [len(f) for f in families] == [3, 3]
+    assert all(child.parent is leaf for leaf, f in zip(leaves, families, strict=True) for child in f)
+    # one judge of all six children, then each rollout step of both rollouts in one call
+    # (no self-critic: structure nodes are never asked)
+    assert [len(call) for call in backend.judge_calls] == [6, 2]
+    assert [len(call.prefixes) for call in backend.generate_calls] == [6, 2]
+    # rollout seeds number the two rollouts as consecutive iterations (1 and 2)
+    base = SETTINGS.seed + 1_000_003
+    step_seeds = [p.seed for p in backend.generate_calls[1].params]
+    assert step_seeds == [base + 1 * SETTINGS.rollout_steps, base + 2 * SETTINGS.rollout_steps]
+    assert len(verifier.programs) == 2  # both rollouts reached verified code
+    # both leaves backed up: two more visits at the root, one at each leaf
+    assert mcts.root.visits == visits_before + 2
+    assert (alpha.visits, beta.visits) == (1, 1)
+    assert mcts.iterations == 3
+    assert mcts.meter.nodes == 3 + 6
+
+
+def test_parallel_leaves_run_the_whole_search_within_budget():
+    settings = replace(SETTINGS, parallel_leaves=3)
+    mcts, backend, _ = make(DEFAULT_REPLIES, settings=settings, budget=Budget(tokens=600, nodes=100, seconds=60))
+    outcome = mcts.run()
+    assert outcome.stopped_by in ("tokens", "exhausted")
+    assert mcts.meter.tokens_generated <= 600
+    assert max(len(call.prefixes) for call in backend.generate_calls) > 3  # rounds of several leaves
+    assert outcome.best is not None
+
+
 def test_duplicates_and_junk_steps_are_dropped():
     replies = {
         A1: [" same plan", "  same   plan\n", "#\n", " other plan"],
@@ -361,3 +440,19 @@ def test_cancel_stops_between_model_calls():
     with pytest.raises(Cancelled):
         mcts.run()
     assert len(backend.generate_calls) == 2 and verifier.programs == []
+
+
+def test_a_round_takes_fewer_leaves_when_the_tokens_left_cannot_feed_them_all():
+    # Regression: 4 tokens left and two leaves of three children each gave every stream a cap of 0,
+    # so nothing was proposed and the same round repeated until the seconds budget ran out.
+    settings = replace(SETTINGS, parallel_leaves=2)
+    mcts, _, _ = make(DEFAULT_REPLIES, settings=settings, budget=Budget(tokens=100_000, nodes=100, seconds=60))
+    mcts.meter.budget = Budget(tokens=mcts.meter.tokens_generated + 4, nodes=100, seconds=60)
+    assert mcts.round_size() == 1
+    mcts.meter.budget = Budget(tokens=mcts.meter.tokens_generated + 6, nodes=100, seconds=60)
+    assert mcts.round_size() == 2
+    mcts.iterate(mcts.root)
+    mcts.meter.budget = Budget(tokens=mcts.meter.tokens_generated + 4, nodes=100, seconds=60)
+    outcome = mcts.run()
+    assert outcome.stopped_by == "tokens"
+    assert mcts.meter.seconds < 5

@@ -86,12 +86,11 @@ class MCTS:
             stopped_by = self.stop_reason() or ""
             if stopped_by:
                 break
-            leaf = self.select()
-            if leaf is None:
+            leaves = self.select_leaves(self.round_size())
+            if not leaves:
                 stopped_by = "exhausted"
                 break
-            self.iterate(leaf)
-            self.iterations += 1
+            self.iterate_leaves(leaves)
             self._emit()
         if not self.runner.candidates:
             self.fallback_code()
@@ -111,64 +110,121 @@ class MCTS:
             return "tokens"  # not one token per child of an expansion left
         return self.meter.exhausted()
 
+    def round_size(self) -> int:
+        """Leaves to expand this round: `parallel_leaves`, fewer when the tokens left cannot give
+        each child of every expansion one token (`stop_reason` ensures one expansion can)."""
+        s = self.settings
+        return max(1, min(s.parallel_leaves, self.meter.tokens_left // s.branching))
+
     def solved(self) -> bool:
         best = best_candidate(self.runner.candidates)
         return best is not None and best.reward >= self.settings.value_threshold
 
     def select(self) -> Node | None:
         """From the root, the UCB-best open child while the node is expanded; None if all is closed."""
-        if not self.root.is_open():
-            return None
+        leaves = self.select_leaves(1)
+        return leaves[0] if leaves else None
+
+    def select_leaves(self, n: int) -> list[Node]:
+        """Up to `n` distinct leaves, each chosen by UCB as `select` does, with virtual visits.
+
+        Once a leaf is chosen, it is closed to the next selections of the round and every node on
+        its path counts one more visit (a virtual loss in visits only, as in parallel MCTS), so
+        the exploration term steers the next selection elsewhere. Fewer than `n` when the open
+        tree has fewer leaves.
+        """
         s = self.settings
-        node = self.root
-        while node.expanded:
-            parent = node
-            node = max(
-                (c for c in parent.children if c.is_open()),
-                key=lambda c: ucb(c, parent.visits, s.exploration, s.unvisited_bonus),
-            )
-        return node
+        chosen: list[Node] = []
+        virtual: dict[Node, int] = {}
+
+        def is_open(node: Node) -> bool:
+            if node in virtual and not node.expanded:  # a leaf already chosen this round
+                return False
+            if node.is_terminal:
+                return False
+            return not node.expanded or any(is_open(child) for child in node.children)
+
+        for _ in range(n):
+            if not is_open(self.root):
+                break
+            node = self.root
+            while node.expanded:
+                parent = node
+                parent_visits = parent.visits + virtual.get(parent, 0)
+                node = max(
+                    (c for c in parent.children if is_open(c)),
+                    key=lambda c: ucb(c, parent_visits, s.exploration, s.unvisited_bonus, virtual.get(c, 0)),
+                )
+            chosen.append(node)
+            walk: Node | None = node
+            while walk is not None:
+                virtual[walk] = virtual.get(walk, 0) + 1
+                walk = walk.parent
+        return chosen
 
     def iterate(self, leaf: Node) -> list[Node]:
         """Expand `leaf`, value its children, roll out from the best one, back up. Returns the children."""
-        s = self.settings
-        if may_refine(leaf, s):  # the self-critic; never at step 1 (a structure node)
-            self.runner.end_of_inference(leaf)
-        actions = child_actions(leaf, s)
-        seeds = [s.seed + leaf.id * s.branching + i for i in range(len(actions))]
-        children = self.runner.propose(leaf, actions, temperature=s.temperature, seeds=seeds, attach=True)
-        self.runner.value(children)
-        if children and not self.solved():
-            best = max(children, key=lambda c: c.value)
-            if not best.is_terminal:
-                v_max = self.rollout(best)
-                best.value = (1.0 - s.rollout_alpha) * best.value + s.rollout_alpha * v_max
-        backpropagate(leaf)
+        [children] = self.iterate_leaves([leaf])
         return children
+
+    def iterate_leaves(self, leaves: list[Node]) -> list[list[Node]]:
+        """One iteration for each leaf, their model calls batched together: one self-critic judge,
+        one expansion generate, one judge of every new child, and each rollout step of every
+        rollout in one generate. Returns each leaf's children."""
+        s = self.settings
+        self.runner.end_of_inference([leaf for leaf in leaves if may_refine(leaf, s)])  # never at step 1
+        actions = [child_actions(leaf, s) for leaf in leaves]
+        families = self.runner.propose_many(
+            leaves,
+            actions,
+            temperature=s.temperature,
+            seeds=[[s.seed + leaf.id * s.branching + i for i in range(len(a))] for leaf, a in zip(leaves, actions, strict=True)],
+            attach=True,
+        )
+        self.runner.value([child for children in families for child in children])
+        firsts = [self.iterations + i for i in range(len(leaves))]
+        if not self.solved():
+            bests = [max(children, key=lambda c: c.value) if children else None for children in families]
+            rolled = [(best, first) for best, first in zip(bests, firsts, strict=True) if best and not best.is_terminal]
+            v_maxes = self.rollouts([best for best, _ in rolled], [first for _, first in rolled])
+            for (best, _), v_max in zip(rolled, v_maxes, strict=True):
+                best.value = (1.0 - s.rollout_alpha) * best.value + s.rollout_alpha * v_max
+        for leaf in leaves:
+            backpropagate(leaf)
+        self.iterations += len(leaves)
+        return families
 
     def rollout(self, start: Node) -> float:
         """Greedy MC rollout: up to rollout_steps steps, each sampling rollout_branch proposals in one
         batch and keeping the best by value; returns the best value seen."""
+        [v_max] = self.rollouts([start], [self.iterations])
+        return v_max
+
+    def rollouts(self, starts: list[Node], iterations: list[int]) -> list[float]:
+        """`rollout` from each start in lockstep, every rollout's step in one batch; the best value
+        each saw. `iterations` number the rollouts (they pick the sampling seeds)."""
         s = self.settings
         k = s.rollout_branch
-        v_max = start.value
-        node = start
+        v_max = [start.value for start in starts]
+        nodes = list(starts)
+        going = list(range(len(starts)))
         for step in range(s.rollout_steps):
-            if node.is_terminal or self.meter.exhausted() in ("tokens", "seconds"):
+            going = [i for i in going if not nodes[i].is_terminal]
+            if not going or self.meter.exhausted() in ("tokens", "seconds"):
                 break
-            first = s.seed + _ROLLOUT_SEED_OFFSET + (self.iterations * s.rollout_steps + step) * k
-            proposals = self.runner.propose(
-                node,
-                [rollout_action(node, s)] * k,
+            firsts = [s.seed + _ROLLOUT_SEED_OFFSET + (iterations[i] * s.rollout_steps + step) * k for i in going]
+            proposals = self.runner.propose_many(
+                [nodes[i] for i in going],
+                [[rollout_action(nodes[i], s)] * k for i in going],
                 temperature=s.temperature,
-                seeds=[first + j for j in range(k)],
+                seeds=[[first + j for j in range(k)] for first in firsts],
                 attach=False,
             )
-            if not proposals:
-                break
-            self.runner.value(proposals)
-            node = max(proposals, key=lambda n: n.value)
-            v_max = max(v_max, node.value)
+            self.runner.value([node for family in proposals for node in family])
+            going = [i for i, family in zip(going, proposals, strict=True) if family]
+            for i, family in zip(going, [f for f in proposals if f], strict=True):
+                nodes[i] = max(family, key=lambda n: n.value)
+                v_max[i] = max(v_max[i], nodes[i].value)
             if self.solved():
                 break
         return v_max

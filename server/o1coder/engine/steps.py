@@ -123,41 +123,67 @@ class StepRunner:
         never spends more than its budget; only the `final` step (the code answer written when
         the budget ran out before any code) gets its full length regardless.
         """
-        base = parent.tokens_for(self.policy)
-        depth = parent.depth + 1
-        prefixes = [
-            base
-            + self.policy.tokenize(prompts.step_header(a, depth))
-            + self.policy.tokenize(prompts.step_lead(a))
-            for a in actions
+        [children] = self.propose_many([parent], [actions], temperature=temperature, seeds=[seeds], attach=attach, final=final)
+        return children
+
+    def propose_many(
+        self,
+        parents: Sequence[Node],
+        actions: Sequence[Sequence[str]],
+        *,
+        temperature: float,
+        seeds: Sequence[Sequence[int]],
+        attach: bool,
+        final: bool = False,
+    ) -> list[list[Node]]:
+        """`propose` for several parents at once: every stream of every parent in one batched call.
+
+        Returns each parent's new children (duplicates are merged among siblings only).
+        """
+        streams = [
+            (i, parent, action, seed)
+            for i, (parent, acts, sds) in enumerate(zip(parents, actions, seeds, strict=True))
+            for action, seed in zip(acts, sds, strict=True)
         ]
-        cap = None if final else self.meter.tokens_left // max(1, len(actions))
-        if cap == 0:
-            return []  # not one token per stream left: nothing proposed, the parent stays open
-        params = [self.params(a, temperature, seed, cap) for a, seed in zip(actions, seeds, strict=True)]
+        out: list[list[Node]] = [[] for _ in parents]
+        cap = None if final else self.meter.tokens_left // max(1, len(streams))
+        if cap == 0 or not streams:
+            return out  # not one token per stream left: nothing proposed, the parents stay open
+        prefixes = [
+            parent.tokens_for(self.policy)
+            + self.policy.tokenize(prompts.step_header(action, parent.depth + 1))
+            + self.policy.tokenize(prompts.step_lead(action))
+            for _, parent, action, _ in streams
+        ]
+        params = [self.params(action, temperature, seed, cap) for _, _, action, seed in streams]
         outs = self.meter.generate(self.policy, prefixes, params)
-        children: list[Node] = []
-        seen: set[tuple[str, str]] = set()
-        for action, prefix, out in zip(actions, prefixes, outs, strict=True):
-            content = prompts.step_content(action, out.text)
-            key = (action, normalize_step(content))
-            if not any(ch.isalnum() for ch in out.text) or key in seen:
-                continue  # an empty or junk step ("#"), or a duplicate
+        seen: set[tuple[int, str, str]] = set()
+        for (i, parent, action, _), prefix, sample in zip(streams, prefixes, outs, strict=True):
+            content = prompts.step_content(action, sample.text)
+            key = (i, action, normalize_step(content))
+            if not any(ch.isalnum() for ch in sample.text) or key in seen:
+                continue  # an empty or junk step ("#"), or a duplicate of a sibling
             seen.add(key)
             node = Node(
-                id=-1, parent=parent, action=action, content=content, depth=depth, is_terminal=action == CODE
+                id=-1,
+                parent=parent,
+                action=action,
+                content=content,
+                depth=parent.depth + 1,
+                is_terminal=action == CODE,
             )
             written = len(prompts.step_lead(action))  # the body starts with the lead, already in `prefix`
-            node.set_tokens(self.policy, prefix + reuse_tokens(self.policy, out.tokens, node.body[written:]))
-            children.append(node)
+            node.set_tokens(self.policy, prefix + reuse_tokens(self.policy, sample.tokens, node.body[written:]))
+            out[i].append(node)
         if attach:
-            for node in children:
-                node.id = self._next_id
-                self._next_id += 1
-            parent.children.extend(children)
-            parent.expanded = True
-            self.meter.nodes += len(children)
-        return children
+            for parent, children in zip(parents, out, strict=True):
+                for node in children:
+                    node.id = self._next_id
+                    self._next_id += 1
+                parent.children.extend(children)
+                parent.expanded = True
+                self.meter.nodes += len(children)
+        return out
 
     def add_direct_answer(self, prefix: Sequence[int], out: Continuation) -> Node | None:
         """The greedy direct answer (no plan) as a verified code child of the root.
@@ -213,11 +239,14 @@ class StepRunner:
         self.candidates.append(candidate)
         return candidate
 
-    def end_of_inference(self, node: Node) -> bool:
-        """The self-critic: is the pseudocode so far complete enough to write the code?"""
+    def end_of_inference(self, nodes: Sequence[Node]) -> list[bool]:
+        """The self-critic, one batched judge: is each node's pseudocode complete enough to write the code?"""
+        if not nodes:
+            return []
         suffix = self.judge_suffix(self.policy, prompts.SELF_CRITIC_QUESTION)
-        [p_yes] = self.meter.judge(
-            self.policy, [node.tokens_for(self.policy) + suffix], prompts.YES, prompts.NO
+        verdicts = self.meter.judge(
+            self.policy, [node.tokens_for(self.policy) + suffix for node in nodes], prompts.YES, prompts.NO
         )
-        node.end_of_inference = p_yes >= 0.5
-        return node.end_of_inference
+        for node, p_yes in zip(nodes, verdicts, strict=True):
+            node.end_of_inference = p_yes >= 0.5
+        return [node.end_of_inference for node in nodes]

@@ -108,11 +108,17 @@ class Node:
         return any(child.is_open() for child in self.children)
 
 
-def ucb(child: Node, parent_visits: int, exploration: float, unvisited_bonus: float) -> float:
-    """V + c·sqrt(2 ln N_parent / n_child); an unvisited child scores V + a finite bonus."""
-    if child.visits == 0:
+def ucb(
+    child: Node, parent_visits: int, exploration: float, unvisited_bonus: float, virtual_visits: int = 0
+) -> float:
+    """V + c·sqrt(2 ln N_parent / n_child); an unvisited child scores V + a finite bonus.
+
+    `virtual_visits` are added to the child's visits (selections pending in this round).
+    """
+    visits = child.visits + virtual_visits
+    if visits == 0:
         return child.value + unvisited_bonus
-    return child.value + exploration * math.sqrt(2.0 * math.log(max(parent_visits, 1)) / child.visits)
+    return child.value + exploration * math.sqrt(2.0 * math.log(max(parent_visits, 1)) / visits)
 
 
 def backpropagate(node: Node | None) -> None:

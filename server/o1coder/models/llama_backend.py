@@ -81,6 +81,7 @@ class LlamaBackend:
         n_seq: int = 16,
         n_batch: int = 512,
         prefill_slice_seconds: float = 0.1,
+        flash_attention: bool = False,
         name: str | None = None,
     ):
         _init_llama()
@@ -112,6 +113,9 @@ class LlamaBackend:
         cparams.n_threads = n_threads
         cparams.n_threads_batch = n_threads
         cparams.kv_unified = True
+        cparams.flash_attn_type = (
+            llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED if flash_attention else llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        )
         cparams.no_perf = True
         self._ctx = llama_cpp.llama_init_from_model(self._model, cparams)
         if not self._ctx:

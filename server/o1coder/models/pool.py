@@ -62,11 +62,7 @@ class ModelPool:
     def reconfigure(self, settings: ModelSettings) -> None:
         """Apply new settings; a backend no role uses any more is closed when the context shape changed."""
         with self._lock:
-            shape_changed = (settings.threads, settings.context_size, settings.parallel_sequences) != (
-                self.settings.threads,
-                self.settings.context_size,
-                self.settings.parallel_sequences,
-            )
+            shape_changed = _context_shape(settings) != _context_shape(self.settings)
             self.settings = settings
             self._role_path.clear()
             self._errors.clear()
@@ -91,6 +87,7 @@ class ModelPool:
                         n_ctx=self.settings.context_size,
                         n_threads=self.settings.threads,
                         n_seq=self.settings.parallel_sequences,
+                        flash_attention=self.settings.flash_attention,
                         name=path.stem,
                     )
                     self._loaded[path] = backend
@@ -145,3 +142,13 @@ def _close(backend: Backend) -> None:
     close = getattr(backend, "close", None)
     if close is not None:
         close()
+
+
+def _context_shape(settings: ModelSettings) -> tuple:
+    """What a loaded context is built with: changing any of it needs a new context."""
+    return (
+        settings.threads,
+        settings.context_size,
+        settings.parallel_sequences,
+        settings.flash_attention,
+    )
