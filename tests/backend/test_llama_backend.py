@@ -58,6 +58,17 @@ def test_reused_prefix_gives_exactly_the_fresh_runs_tokens(backend, default_mode
         fresh.close()
 
 
+def test_forget_drops_every_cached_prefix_and_decoding_is_unchanged(backend):
+    prompt = chat(backend, "Write a function that doubles a number.")
+    [before_forget] = backend.generate([prompt], [GREEDY])
+    backend.forget()
+    assert all(backend.kv_tokens(slot) == [] for slot in range(8))
+    used = backend.counters.snapshot()
+    [after_forget] = backend.generate([prompt], [GREEDY])
+    assert after_forget.tokens == before_forget.tokens
+    assert backend.counters.since(used).prompt_tokens_evaluated == len(prompt)  # nothing was cached
+
+
 def test_batched_siblings_decode_like_a_single_stream(backend):
     prompt = chat(backend, "Write a function that checks whether a number is even.")
     [single] = backend.generate([prompt], [GREEDY])

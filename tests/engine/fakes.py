@@ -51,6 +51,7 @@ class ScriptedBackend:
         self.generate_calls: list[GenerateCall] = []
         self.judge_calls: list[list[str]] = []
         self.tokenize_calls = 0
+        self.forget_calls = 0
 
     # ------------------------------------------------------------ text
     def tokenize(self, text: str) -> list[int]:
@@ -66,6 +67,9 @@ class ScriptedBackend:
 
     def n_ctx(self) -> int:
         return 1_000_000
+
+    def forget(self) -> None:
+        self.forget_calls += 1
 
     # ------------------------------------------------------------ model calls
     def _reply(self, prefix: str, params: SampleParams) -> str:

@@ -137,6 +137,7 @@ def test_solve_mcts_writes_tests_searches_and_reports_costs():
     assert stats.prompt_tokens_evaluated == backend.counters.prompt_tokens_evaluated
     assert stats.judgements == backend.counters.judgements == 3 + 1 + 1
     assert stats.unique_tree_tokens == backend.tree.size and -5 not in backend.tree._root
+    assert backend.forget_calls == 1  # the cache of earlier solves is dropped first
     assert result.tree is not None and len(result.tree.children) == 3
     assert [e.phase for e in events] == ["tests", "tests", "search", "search", "done"]  # start, iteration
     assert events[1].tests_total == 3 and events[-1].best_value == 1.0

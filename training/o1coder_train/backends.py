@@ -91,6 +91,9 @@ class TextBackend:
             list(messages), tokenize=False, add_generation_prompt=add_generation_prompt
         )
 
+    def forget(self) -> None:
+        """Nothing to drop: no prefix is cached across calls (vLLM manages its own cache)."""
+
     def first_token(self, text: str) -> int:
         tokens = self.tokenize(text)
         if not tokens:

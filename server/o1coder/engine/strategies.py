@@ -45,6 +45,7 @@ def solve(
     backends = unique_backends([policy, prm, tcg])
     for backend in backends:
         backend.tree.clear()
+        backend.forget()  # a cache holding earlier problems slows every step of this one
     meter = Meter(backends, budget, cancel)
 
     # The greedy answer, and the search's starting answer, are written with the tests when one

@@ -495,6 +495,11 @@ class LlamaBackend:
                 self.counters.judgements += len(group)
         return results
 
+    def forget(self) -> None:
+        with self._lock:
+            llama_cpp.llama_memory_clear(self._mem, True)
+            self._slots = [[] for _ in range(self._n_seq)]
+
     def kv_tokens(self, slot: int) -> list[int]:
         """What KV sequence `slot` holds (for tests of the reuse invariant)."""
         return list(self._slots[slot])
