@@ -21,10 +21,15 @@ from o1coder.sandbox.types import TestCase
 
 
 @dataclass
+class DirectAnswer:
+    prefix: list[int]  # the direct prompt (the policy's tokens)
+    answer: Continuation  # its greedy continuation
+
+
+@dataclass
 class Opening:
     tests: list[TestCase]
-    direct: Continuation | None = None  # the greedy direct answer, when asked for
-    direct_prefix: list[int] | None = None  # the prompt it continues (the policy's tokens)
+    direct: DirectAnswer | None = None  # when asked for
 
 
 def open_solve(
@@ -63,4 +68,4 @@ def open_solve(
     written = tcg_part.tests(problem, tcg_outs, settings) if tcg_part else list(tests or [])
     if direct_part is None:
         return Opening(tests=written)
-    return Opening(tests=written, direct=direct_outs[0], direct_prefix=direct_part.prefixes[0])
+    return Opening(tests=written, direct=DirectAnswer(direct_part.prefixes[0], direct_outs[0]))

@@ -75,8 +75,8 @@ def solve(
         )
         tree = runner.root
         if settings.strategy == "mcts":
-            if opening.direct is not None and opening.direct_prefix is not None:
-                runner.add_direct_answer(opening.direct_prefix, opening.direct)
+            if opening.direct is not None:
+                runner.add_direct_answer(opening.direct.prefix, opening.direct.answer)
             outcome = MCTS(runner, settings, progress).run()
             answer, stopped_by = outcome.best, outcome.stopped_by
         else:
@@ -89,7 +89,7 @@ def solve(
             verifier=verifier,
             settings=settings,
             meter=meter,
-            answer=opening.direct,
+            answer=opening.direct.answer if opening.direct else None,
         )
     else:
         answer = best_of_n(problem, tests, policy=policy, verifier=verifier, settings=settings, meter=meter)
