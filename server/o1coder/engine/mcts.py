@@ -136,23 +136,15 @@ class MCTS:
         s = self.settings
         chosen: list[Node] = []
         virtual: dict[Node, int] = {}
-
-        def is_open(node: Node) -> bool:
-            if node in virtual and not node.expanded:  # a leaf already chosen this round
-                return False
-            if node.is_terminal:
-                return False
-            return not node.expanded or any(is_open(child) for child in node.children)
-
         for _ in range(n):
-            if not is_open(self.root):
+            if not self.root.is_open(chosen):
                 break
             node = self.root
             while node.expanded:
                 parent = node
                 parent_visits = parent.visits + virtual.get(parent, 0)
                 node = max(
-                    (c for c in parent.children if is_open(c)),
+                    (c for c in parent.children if c.is_open(chosen)),
                     key=lambda c: ucb(c, parent_visits, s.exploration, s.unvisited_bonus, virtual.get(c, 0)),
                 )
             chosen.append(node)
@@ -194,15 +186,11 @@ class MCTS:
         self.iterations += len(leaves)
         return families
 
-    def rollout(self, start: Node) -> float:
-        """Greedy MC rollout: up to rollout_steps steps, each sampling rollout_branch proposals in one
-        batch and keeping the best by value; returns the best value seen."""
-        [v_max] = self.rollouts([start], [self.iterations])
-        return v_max
-
     def rollouts(self, starts: list[Node], iterations: list[int]) -> list[float]:
-        """`rollout` from each start in lockstep, every rollout's step in one batch; the best value
-        each saw. `iterations` number the rollouts (they pick the sampling seeds)."""
+        """Greedy MC rollouts, one from each start, in lockstep: up to rollout_steps steps, each
+        sampling rollout_branch proposals per rollout (every rollout's in one batch) and keeping the
+        best by value; returns the best value each saw. `iterations` number the rollouts (they pick
+        the sampling seeds)."""
         s = self.settings
         k = s.rollout_branch
         v_max = [start.value for start in starts]
@@ -221,10 +209,13 @@ class MCTS:
                 attach=False,
             )
             self.runner.value([node for family in proposals for node in family])
-            going = [i for i, family in zip(going, proposals, strict=True) if family]
-            for i, family in zip(going, [f for f in proposals if f], strict=True):
-                nodes[i] = max(family, key=lambda n: n.value)
-                v_max[i] = max(v_max[i], nodes[i].value)
+            still: list[int] = []
+            for i, family in zip(going, proposals, strict=True):
+                if family:  # nothing proposed (junk or no tokens left) ends that rollout
+                    nodes[i] = max(family, key=lambda n: n.value)
+                    v_max[i] = max(v_max[i], nodes[i].value)
+                    still.append(i)
+            going = still
             if self.solved():
                 break
         return v_max

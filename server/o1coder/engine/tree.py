@@ -8,7 +8,7 @@ KV prefix cache is reused down the tree.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
 
 from o1coder.engine.prompts import step_body, step_header
@@ -99,13 +99,16 @@ class Node:
             yield node
             stack.extend(reversed(node.children))
 
-    def is_open(self) -> bool:
-        """Whether selection can still find something to expand below (or at) this node."""
-        if self.is_terminal:
+    def is_open(self, taken: Container[Node] = ()) -> bool:
+        """Whether selection can still find something to expand below (or at) this node.
+
+        Leaves in `taken` (already chosen this round) count as closed.
+        """
+        if self.is_terminal or self in taken:
             return False
         if not self.expanded:
             return True
-        return any(child.is_open() for child in self.children)
+        return any(child.is_open(taken) for child in self.children)
 
 
 def ucb(
