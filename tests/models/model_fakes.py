@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import struct
 import uuid
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from o1coder.models import store
 from o1coder.models.catalog import CatalogModel
 
 FAKE_CHUNK_SIZES = (70_001, 65_536, 123_457)  # not block-aligned, so block edges get exercised
@@ -21,7 +22,7 @@ FAKE_CHUNK_SIZES = (70_001, 65_536, 123_457)  # not block-aligned, so block edge
 class FakeModel:
     model: CatalogModel
     chunks: list[Path]  # the chunk data files, in order
-    content: bytes  # their concatenation: the correct "GGUF"
+    content: bytes  # their concatenation: the correct (FAKE but well-formed) GGUF
 
 
 @dataclass
@@ -37,24 +38,17 @@ def make_fake_model(root: Path, sizes: tuple[int, ...] = FAKE_CHUNK_SIZES) -> Fa
     Put `root` on sys.path so the import system finds them like installed PyPI chunk wheels.
     """
     base = f"o1fake_{uuid.uuid4().hex[:10]}"
-    rng = hashlib.sha256(base.encode())
-    content = b""
+    content = fake_gguf_bytes(sum(sizes), base)  # a well-formed FAKE GGUF, cut into the chunks
     chunks = []
+    start = 0
     for n, size in enumerate(sizes, start=1):
         package = root / f"{base}_part{n}"
         (package / "data").mkdir(parents=True)
         (package / "__init__.py").write_text('"""FAKE chunk package for tests."""\n')
-        data = bytearray()
-        while len(data) < size:
-            rng.update(b"x")
-            data += rng.digest()
-        chunk_bytes = bytes(data[:size])
-        if n == 1:
-            chunk_bytes = store.GGUF_MAGIC + chunk_bytes[4:]
         chunk = package / "data" / f"part{n:02d}.bin"
-        chunk.write_bytes(chunk_bytes)
+        chunk.write_bytes(content[start : start + size])
         chunks.append(chunk)
-        content += chunk_bytes
+        start += size
     model = CatalogModel(
         name="fake-tiny",
         title="FAKE test model (random bytes, not a model)",
@@ -72,11 +66,85 @@ def make_fake_model(root: Path, sizes: tuple[int, ...] = FAKE_CHUNK_SIZES) -> Fa
 
 
 def fake_gguf(path: Path, size: int = 4096, seed: str = "") -> Path:
-    """A FAKE 'GGUF' file: the magic then deterministic filler (not loadable by llama.cpp)."""
+    """A FAKE GGUF file of exactly `size` bytes: a well-formed header (architecture "fake")
+    and one I8 tensor of deterministic filler. Structurally valid, not loadable as a model."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    filler = hashlib.sha256((seed or path.name).encode()).digest()
-    path.write_bytes((store.GGUF_MAGIC + filler * (size // len(filler) + 1))[:size])
+    path.write_bytes(fake_gguf_bytes(size, seed or path.name))
     return path
+
+
+def fake_gguf_bytes(size: int, seed: str) -> bytes:
+    """The bytes of a FAKE, structurally valid GGUF of exactly `size` bytes (see `fake_gguf`)."""
+    metadata = [("general.architecture", 8, "fake"), ("general.name", 8, f"FAKE {seed}")]
+    header = len(gguf_bytes(metadata, [("filler", (0,), 24, b"")]))
+    n = size - (-(-header // 32) * 32)
+    if n < 0:
+        raise ValueError(f"a fake GGUF needs at least {header} bytes")
+    stream = hashlib.sha256(seed.encode())
+    filler = bytearray()
+    while len(filler) < n:
+        stream.update(b"x")
+        filler += stream.digest()
+    data = gguf_bytes(metadata, [("filler", (n,), 24, bytes(filler[:n]))])
+    assert len(data) == size
+    return data
+
+
+# ---------------------------------------------------------------- a minimal GGUF writer
+
+_SCALAR_FORMATS = {
+    0: "<B",
+    1: "<b",
+    2: "<H",
+    3: "<h",
+    4: "<I",
+    5: "<i",
+    6: "<f",
+    7: "<B",
+    10: "<Q",
+    11: "<q",
+    12: "<d",
+}
+
+
+def gguf_string(text: str | bytes) -> bytes:
+    raw = text.encode() if isinstance(text, str) else text
+    return struct.pack("<Q", len(raw)) + raw
+
+
+def gguf_value(vtype: int, value: Any) -> bytes:
+    """One metadata value: scalars by type id, 8 = string, 9 = array given as (item_type, [items])."""
+    if vtype == 8:
+        return gguf_string(value)
+    if vtype == 9:
+        item_type, items = value
+        return struct.pack("<IQ", item_type, len(items)) + b"".join(gguf_value(item_type, v) for v in items)
+    return struct.pack(_SCALAR_FORMATS[vtype], value)
+
+
+def gguf_bytes(
+    metadata: list[tuple[str, int, Any]],
+    tensors: list[tuple[str, tuple[int, ...], int, bytes]],
+    *,
+    version: int = 3,
+    alignment: int = 32,
+) -> bytes:
+    """A GGUF (little-endian): metadata as (key, value type id, value), tensors as
+    (name, dims, ggml type id, data). Data is laid out in order, each at an aligned offset;
+    pass ("general.alignment", 4, N) in `metadata` to change the alignment (then also `alignment`)."""
+    out = bytearray(b"GGUF" + struct.pack("<IQQ", version, len(tensors), len(metadata)))
+    for key, vtype, value in metadata:
+        out += gguf_string(key) + struct.pack("<I", vtype) + gguf_value(vtype, value)
+    blobs = bytearray()
+    for name, dims, ggml_type, data in tensors:
+        blobs += b"\0" * (-len(blobs) % alignment)  # each tensor's data starts aligned
+        out += gguf_string(name) + struct.pack("<I", len(dims))
+        out += b"".join(struct.pack("<Q", d) for d in dims)
+        out += struct.pack("<IQ", ggml_type, len(blobs))
+        blobs += data
+    if tensors:
+        out += b"\0" * (-len(out) % alignment)
+    return bytes(out + blobs)
 
 
 def touch_keep_mtime(path: Path, mutate: Callable[[bytearray], None]) -> None:

@@ -98,7 +98,7 @@ def test_verify_exit_codes_and_messages(fake_model: FakeModel, cli: Cli) -> None
     assert quick.code == 0 and "sidecar, unchanged" in quick.out
 
     path = store.models_dir() / "fake-tiny.gguf"
-    touch_keep_mtime(path, lambda data: data.__setitem__(5, data[5] ^ 1))
+    touch_keep_mtime(path, lambda data: data.__setitem__(-5, data[-5] ^ 1))  # a weight, not the header
     assert cli("verify", "fake-tiny", "--quick").code == 0  # quick trusts the unchanged-looking file
     corrupt = cli("verify", "fake-tiny", "--json")
     assert corrupt.code == 1

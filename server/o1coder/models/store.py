@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from o1coder.models import gguf_file
 from o1coder.models.catalog import CATALOG, CatalogModel
 from o1coder.models.manifest import NAME_RE, ROLES, load_manifest
 
@@ -138,6 +139,7 @@ class Check:
 
     status: "verified" (size+sha256 match, hashed now or trusted from the sidecar when `cached`),
     "unverified" (right size, not hashed), "missing", or "corrupt" (`detail` says how).
+    `gguf` is the header summary when the structure was checked (`check_file(structure=True)`).
     """
 
     path: Path
@@ -148,10 +150,25 @@ class Check:
     detail: str = ""
     cached: bool = False
     seconds: float = 0.0
+    gguf: gguf_file.GGUFSummary | None = None
 
     @property
     def ok(self) -> bool:
         return self.status == "verified"
+
+
+def check_structure(path: Path) -> tuple[gguf_file.GGUFSummary | None, str]:
+    """Parse the GGUF header of `path` (milliseconds; the weights are not read).
+
+    Returns (summary, "") or (None, what is wrong and where), e.g. "truncated: tensor
+    blk.23.ffn_down.weight ends at byte 491,400,000 but the file has 10,485,760 bytes".
+    """
+    try:
+        return gguf_file.read_gguf(path), ""
+    except gguf_file.GGUFError as exc:
+        return None, str(exc)
+    except OSError as exc:
+        return None, f"cannot read it ({exc.strerror or exc})"
 
 
 def check_file(
@@ -162,12 +179,15 @@ def check_file(
     quick: bool = True,
     hash_if_needed: bool = True,
     progress: Progress | None = None,
+    structure: bool = False,
 ) -> Check:
     """Compare `path` with the expected size and sha256.
 
     quick: trust a sidecar whose size, mtime and sha256 match. hash_if_needed=False never hashes
     (a file with the right size and no valid sidecar is "unverified"). A full hash that matches
-    writes the sidecar; one that does not removes it.
+    writes the sidecar; one that does not removes it. structure: first parse the GGUF header
+    (`check_structure`), even when the sidecar would be trusted; a bad header makes the file
+    "corrupt" without hashing it.
     """
     start = time.perf_counter()
     check = Check(path=path, status="missing", expected_size=size, expected_sha256=sha256)
@@ -183,6 +203,13 @@ def check_file(
         check.status, check.detail = "corrupt", f"size {stat.st_size:,} bytes, expected {size:,}"
         _drop_sidecar(path)
         return check
+    if structure:
+        check.gguf, problem = check_structure(path)
+        if check.gguf is None:
+            check.status, check.detail = "corrupt", problem
+            check.seconds = time.perf_counter() - start
+            _drop_sidecar(path)
+            return check
     if quick and _sidecar_matches(path, stat, sha256):
         check.status, check.cached = "verified", True
     elif not hash_if_needed:
@@ -498,7 +525,8 @@ def add_manifest(
 ) -> RegisteredModel:
     """Register a training manifest under `name` (default: the manifest's name).
 
-    Every listed file must exist, start with the GGUF magic and match its size and sha256.
+    Every listed file must exist, be a well-formed GGUF (`check_structure`) and match its size
+    and sha256.
     Re-adding a name replaces the earlier entry.
     """
     manifest = load_manifest(manifest_path)
@@ -519,6 +547,9 @@ def add_manifest(
             raise ModelCorruptError(
                 name, f"{file} is not a GGUF file (starts with {read_magic(file)!r}, not b'GGUF')"
             )
+        _, problem = check_structure(file)
+        if problem:
+            raise ModelCorruptError(name, f"{file} is not a usable GGUF file: {problem}; export it again")
         check = check_file(file, info.size, info.sha256, quick=False, progress=progress)
         if not check.ok:
             raise ModelCorruptError(
