@@ -225,7 +225,9 @@ def test_hover_on_a_stub_header() -> None:
 def test_parse_tcp() -> None:
     assert parse_tcp("127.0.0.1:2087") == ("127.0.0.1", 2087)
     assert parse_tcp("[::1]:9000") == ("::1", 9000)
-    for bad in ("2087", "host:", "host:0", "host:x"):
+    assert parse_tcp("2087") == ("127.0.0.1", 2087)  # no host: loopback only
+    assert parse_tcp(":2087") == ("127.0.0.1", 2087)
+    for bad in ("", "host:", "host:0", "host:x", "70000"):
         with pytest.raises(ValueError, match="--tcp"):
             parse_tcp(bad)
 

@@ -1,4 +1,4 @@
-"""`python -m o1coder.lsp [--tcp HOST:PORT] [--log-level LEVEL]`: the same as `o1coder serve`."""
+"""`python -m o1coder.lsp [--tcp [HOST:]PORT] [--log-level LEVEL]`: the same as `o1coder serve`."""
 
 import argparse
 import sys

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import threading
 from collections.abc import Callable, Generator
@@ -19,7 +20,7 @@ from cattrs import transform_error
 from cattrs.errors import ClassValidationError
 from lsprotocol import types
 from pygls.capabilities import get_capability
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
@@ -28,7 +29,7 @@ from pygls.workspace import TextDocument
 from o1coder import __version__
 from o1coder.config import DEFAULT_MODEL, Settings, SettingsError
 from o1coder.engine.types import Budget
-from o1coder.lsp import code_actions, commands, completion, configuration, edits, hover
+from o1coder.lsp import code_actions, commands, completion, configuration, edits, hover, messages
 from o1coder.lsp.code_actions import (
     CMD_CANCEL,
     CMD_IMPLEMENT,
@@ -50,15 +51,90 @@ REJECTED = object()  # a request answered with an error before dispatch
 
 
 class O1CoderProtocol(LanguageServerProtocol):
-    """pygls' protocol, with two fixes for a server that must keep answering.
+    """pygls' protocol, with fixes for a server that must keep answering.
 
+    - Bodies come from our framing (framing.read_frames), not pygls' reader: a body that is not
+      JSON gets ParseError (-32700, id null); a message that is not JSON-RPC 2.0 gets
+      InvalidRequest (-32600); a request before `initialize` gets ServerNotInitialized
+      (-32002), one after `shutdown` InvalidRequest (see messages.py). pygls dropped them all
+      silently.
     - A request whose params do not match the LSP types gets an InvalidParams error
       response naming the bad field (pygls would log it and never answer).
     - `shutdown` while a request is in flight answers instead of failing.
     - `$/cancelRequest` also stops the request's model work: pygls only cancels the
       request's future, and a running thread would keep going, so the job's CancelToken
       is set too.
+    - `reset_session` forgets a TCP client that left, so the next one starts afresh.
     """
+
+    def __init__(self, server: LanguageServer, converter: Any) -> None:
+        super().__init__(server, converter)
+        self.initialized = False  # an initialize request was accepted on this connection
+
+    # ------------------------------------------------------------ bodies from framing.read_frames
+    def receive_body(self, body: bytes) -> bool:
+        """Parse, check and dispatch one frame's body; False when it is not JSON (answered -32700)."""
+        try:
+            data = json.loads(body.decode("utf-8"))
+        except (ValueError, RecursionError) as exc:
+            detail = f"{type(exc).__name__}: {str(exc)[:200]}"
+            self.send_error(
+                None,
+                messages.PARSE_ERROR,
+                f"the message body is not valid UTF-8 JSON ({detail}); check that Content-Length counts "
+                "the body's bytes exactly",
+            )
+            return False
+        self.receive(data)
+        return True
+
+    def framing_error(self, reason: str) -> None:
+        """Answer bytes that are not a frame; framing skips to the next Content-Length header."""
+        self.send_error(None, messages.PARSE_ERROR, f"malformed frame: {reason}; skipped to the next Content-Length header")
+
+    def receive(self, data: Any) -> None:
+        """Check one parsed message against JSON-RPC and the LSP lifecycle, then hand it to pygls."""
+        problem = messages.invalid_reason(data)
+        if problem is not None:
+            self.send_error(messages.usable_id(data), messages.INVALID_REQUEST, f"invalid request: {problem}")
+            return
+        method = data.get("method")
+        if method is not None:
+            is_request = "id" in data
+            refusal = messages.lifecycle_refusal(method, is_request, self.initialized, self._shutdown)
+            if refusal is not None:
+                if refusal.code is None:
+                    log.warning("dropped the %s notification: %s", method, refusal.message)
+                else:
+                    self.send_error(data["id"], refusal.code, refusal.message)
+                return
+        try:
+            message = self.structure_message(data)
+        except JsonRpcException as exc:  # a notification or response whose fields do not match the LSP types
+            log.warning("ignored a %s message: %s", method or "response", _validation_detail(exc))
+            return
+        if message is REJECTED:
+            return
+        if method == messages.INITIALIZE:
+            self.initialized = True
+        self.handle_message(message)
+
+    def send_error(self, msg_id: int | str | None, code: int, message: str) -> None:
+        """Send an error response (id null when the message's id is unknown) and log it."""
+        log.warning("answered error %d to request %s: %s", code, "null" if msg_id is None else msg_id, message)
+        self._send_data({"jsonrpc": self.VERSION, "id": msg_id, "error": {"code": code, "message": message}})
+
+    def reset_session(self) -> None:
+        """Forget the client's session (a TCP client left without exit): the next one must initialize."""
+        for future in list(self._request_futures.values()):
+            if not future.done():
+                future.cancel()
+        self._request_futures.clear()
+        self._result_types.clear()
+        self.progress.tokens.clear()
+        self._workspace = None
+        self._shutdown = False
+        self.initialized = False
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         try:
@@ -105,6 +181,8 @@ def _validation_detail(exc: Exception) -> str:
 
 
 class O1CoderServer(LanguageServer):
+    protocol: O1CoderProtocol
+
     def __init__(self) -> None:
         super().__init__("o1coder", __version__, protocol_cls=O1CoderProtocol, max_workers=4)
         self.settings = Settings()
@@ -117,9 +195,32 @@ class O1CoderServer(LanguageServer):
         self._last_once = ""
 
     def shutdown(self) -> None:
-        """Also on a lost connection: stop model work so the process can exit."""
+        """When the process ends (exit, or stdin closed): stop model work so it can exit."""
         self.jobs.shutdown()
         super().shutdown()
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """pygls' report (a showMessage), except when sending itself failed: showing that would fail
+        again, and recurse until RecursionError (pygls logged the failure already)."""
+        if source is JsonRpcInternalError:
+            return
+        super().report_server_error(error, source)
+
+    def end_session(self) -> None:
+        """A TCP client left without `exit`: stop its work and forget it; the next client must initialize.
+
+        Loaded models stay loaded; settings go back to the defaults before the next client's own.
+        """
+        self.jobs.cancel(reason="the client disconnected")
+        self.protocol.reset_session()
+        self.last_refused = None
+        self._last_once = ""
+        defaults = Settings()
+        if configuration.describe_change(self.settings, defaults):
+            self.settings = defaults
+            if self.engine is not None:
+                engine = self.engine
+                self.jobs.run_on_worker(lambda: engine.update_settings(defaults))
 
     # ------------------------------------------------------------ engine
     def get_engine(self) -> Engine:
@@ -328,7 +429,9 @@ async def did_change_configuration(ls: O1CoderServer, params: types.DidChangeCon
 
 @server.feature(types.SHUTDOWN)
 def shutdown(ls: O1CoderServer, params: None) -> None:
-    ls.jobs.shutdown()
+    # Cancel, but keep the worker: over TCP the next client may use it. The process's end
+    # (exit, or the input closing) shuts it down.
+    ls.jobs.cancel(reason="the server is shutting down")
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
