@@ -40,6 +40,7 @@ REFUSALS = (
     "Operation not permitted",
     "Resource temporarily unavailable",
     "Read-only file system",
+    "No such file or directory",  # the file view holds no user files: the target is not there
 )
 
 
@@ -288,7 +289,7 @@ def test_the_workdir_is_fresh_and_removed_afterwards():
     message = report.outcomes[0].message
     workdir, listing = ast.literal_eval(message[message.index("(got ") + 5 : -1])
     assert listing == []
-    assert "o1coder-sandbox-" in workdir and not os.path.exists(workdir)
+    assert "o1coder-candidate-" in workdir and not os.path.exists(workdir)
 
 
 # -- network -------------------------------------------------------------------------------------
@@ -474,7 +475,7 @@ def f(x):
     tests = [TestCase("wrong", "assert f(1) == 3"), TestCase("right", "assert f(1) == 2")]
     report = run_tests(code, tests, LIMITS)
     assert statuses(report) == ["failed", "passed"]
-    assert "unauthenticated" in report.error
+    assert any("not answers" in note for note in report.notes), report.notes
 
 
 def test_replacing_or_closing_stdout_changes_nothing():
@@ -587,11 +588,12 @@ def test_walking_frames_to_forge_results_is_refused(route, isolation):
     assert set(statuses(report)) <= {"error", "timeout"}
 
 
-def test_the_forger_does_forge_without_the_audit_hook(isolation):
-    """The check above can fail: with the frame guard off, this forger does forge passes."""
+def test_the_forger_forges_nothing_even_with_every_layer_off():
+    """Walking frames reaches nothing that decides a verdict: none is decided in the candidate's process."""
+    no_layers = Layers(namespaces=False, privileges=False, seccomp=False, rlimits=False, audit=False)
     tests = [TestCase("a", "assert via_getframe(1) == 2"), TestCase("b", "assert via_getframe(2) == 3")]
-    report = run_tests(FORGER, tests, LIMITS, layers=KERNEL_ONLY)
-    assert report.passed == 2
+    report = run_tests(FORGER, tests, LIMITS, layers=no_layers)
+    assert report.passed == 0, report.outcomes
 
 
 def test_reading_process_memory_is_refused():

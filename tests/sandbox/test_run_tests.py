@@ -14,7 +14,7 @@ from sandbox_helpers import AUDIT_ONLY, FULL, LIMITS, statuses
 
 from o1coder.config import SandboxSettings
 from o1coder.sandbox import TestCase, TestStatus, VerificationReport, check_compiles, run_tests
-from o1coder.sandbox.child import guard, harness, protocol, seccomp
+from o1coder.sandbox.child import guard, seccomp
 from o1coder.sandbox.prepare import prepare_test
 from o1coder.sandbox.types import TestOutcome
 
@@ -71,7 +71,7 @@ def test_assert_lines_and_test_functions_both_run():
     ]
     assert report.outcomes[4].message == "assert add(1, 2) == 4 (got 3)"
     assert report.outcomes[6].message == "AssertionError: one and one"
-    assert report.outcomes[7].message == "assert add(1, 1) > 3"
+    assert report.outcomes[7].message == "assert add(1, 1) > 3 (got 2)"
 
 
 def test_error_messages_point_at_the_candidate_line():
@@ -171,10 +171,10 @@ def test_the_environment_is_scrubbed_and_hashing_is_deterministic(monkeypatch):
         text=True,
         check=True,
     ).stdout.strip()
-    code = "import os, sys\n\ndef env():\n    return dict(os.environ)\n"
+    code = "import os, sys\n\ndef env():\n    return dict(os.environ)\n\ndef cwd():\n    return os.getcwd()\n"
     tests = [
         TestCase("secret", "assert 'O1CODER_SECRET_TOKEN' not in env()"),
-        TestCase("home", "import os\nassert env()['HOME'] == os.getcwd() == env()['TMPDIR']"),
+        TestCase("home", "assert env()['HOME'] == cwd() == env()['TMPDIR']"),
         TestCase("hash", f"assert hash('o1coder') == {expected}"),
         TestCase(
             "flags", "import sys\nassert sys.flags.no_user_site and sys.flags.safe_path and sys.flags.no_site"
@@ -292,16 +292,9 @@ def _global_loads(code, after_line: int = 0) -> list[str]:
     ]
 
 
-def test_the_harness_looks_nothing_up_once_candidate_code_can_run():
-    lines = inspect.getsource(harness).splitlines()
-    marker = next(i for i, line in enumerate(lines, 1) if "From here on: closure names only" in line)
-    assert _global_loads(harness.main.__code__, after_line=marker) == []
-
-
-def test_the_audit_hook_and_the_result_writer_look_nothing_up():
+def test_the_audit_hook_looks_nothing_up():
+    """Candidate code that patches builtins or modules cannot change what the hook allows."""
     assert _global_loads(guard._make_hook.__code__) == []
-    writer = protocol.make_writer(1, b"k" * 32)
-    assert _global_loads(writer.__code__) == []
 
 
 def test_the_seccomp_program_jumps_forward_and_ends_in_returns():
@@ -316,9 +309,98 @@ def test_the_seccomp_program_jumps_forward_and_ends_in_returns():
 def test_assert_rewrite_keeps_the_meaning():
     prepared = prepare_test(0, TestCase("t", "x = 3\nassert x == 3\nassert [x] == [3]"))
     namespace: dict = {}
-    exec(prepared.code, namespace)  # our own rewritten test code, no candidate involved
+    exec(prepared.code, namespace)  # our own rewritten test code, no candidate involved (judge route)
     assert namespace["x"] == 3
     failing = prepare_test(1, TestCase("t", "assert 1 + 1 == 3"))
     with pytest.raises(AssertionError) as info:
         exec(failing.code, {})
     assert info.value.args[0][1:] == ("assert 1 + 1 == 3", 2)
+
+
+# -- routes: what the candidate's process is given ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "assert f(3) == 424242",
+        "assert 424242 == f(3)",
+        "assert f(3) != 424242",
+        "assert abs(f(3) - 424242.5) < 1e-6",
+        "import math\nassert math.isclose(f(3), 424242.5, rel_tol=1e-9)",
+        "assert f(3) in [424242, 1]",
+    ],
+)
+def test_a_fast_test_gives_the_candidate_only_the_call(source):
+    import marshal
+
+    from o1coder.sandbox.prepare import FastTest
+
+    prepared = prepare_test(0, TestCase("t", source))
+    assert isinstance(prepared, FastTest)
+    payload = marshal.dumps(prepared.payload())
+    for form in (b"424242", (424242).to_bytes(4, "little"), marshal.dumps(424242), marshal.dumps(424242.5)):
+        assert form not in payload
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "assert isinstance(f(1), int)",  # logic around the call: its dunders would run in the candidate
+        "assert f(1) == [100] * 10",  # a computed expected value
+        "assert f(1) == LIMIT",  # a candidate name on the expected side
+        "assert f(1) == 2 or f(1) == 3",
+        "assert obj.f(1) == 2",
+        "def test_x():\n    assert f(1) == 2\n",
+        "x = f(1)\nassert x == 2",
+        "assert f(1) is 2",
+        "assert f(1) == 2, 'message'",
+    ],
+)
+def test_everything_else_goes_to_the_judge(source):
+    from o1coder.sandbox.prepare import JudgeTest
+
+    assert isinstance(prepare_test(0, TestCase("t", source)), JudgeTest)
+
+
+def test_outputs_are_recorded_comparably_per_test():
+    code = "def f(x):\n    if x < 0:\n        raise ValueError('negative')\n    return {x, -x}\n"
+    tests = [
+        TestCase("set", "assert f(2) == {2, -2}"),
+        TestCase("raises", "assert f(-1) == set()"),
+        TestCase("judged", "def test_j():\n    assert f(1) == {1, -1}\n    assert f(0) == {0}\n"),
+    ]
+    report = run_tests(code, tests, LIMITS)
+    assert statuses(report) == ["passed", "error", "passed"]
+    assert report.outcomes[0].output == '["s",[["i","-0x2"],["i","0x2"]]]'
+    assert report.outcomes[1].output == '["raised","ValueError"]'
+    assert report.outcomes[2].output.startswith('["l",[["s",')
+
+
+def test_in_place_functions_and_objects_work_in_judged_tests():
+    code = """
+def sort_in_place(items):
+    items.sort()
+
+class Stack:
+    def __init__(self):
+        self.items = []
+    def push(self, x):
+        self.items.append(x)
+    def pop(self):
+        return self.items.pop()
+    def __len__(self):
+        return len(self.items)
+"""
+    tests = [
+        TestCase("in_place", "def test_sort():\n    xs = [3, 1, 2]\n    sort_in_place(xs)\n    assert xs == [1, 2, 3]\n"),
+        TestCase(
+            "object",
+            "def test_stack():\n    s = Stack()\n    s.push(1)\n    s.push(2)\n    assert len(s) == 2\n"
+            "    assert s.pop() == 2\n    assert s.items == [1]\n",
+        ),
+        TestCase("lambda", "def test_key():\n    sort_in_place(lambda: 1)\n"),
+    ]
+    report = run_tests(code, tests, LIMITS)
+    assert statuses(report) == ["passed", "passed", "error"], report.outcomes
+    assert "only plain data" in report.outcomes[2].message

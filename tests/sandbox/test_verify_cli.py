@@ -65,7 +65,7 @@ def test_json_is_one_object_with_every_field(files):
     data = json.loads(result.stdout)  # the whole of stdout is one JSON document
     assert (data["passed"], data["total"], data["compiled"]) == (1, 2, True)
     assert [t["status"] for t in data["tests"]] == ["passed", "failed"]
-    assert set(data["tests"][0]) == {"name", "status", "message", "seconds"}
+    assert set(data["tests"][0]) == {"name", "status", "message", "seconds", "output"}
     assert data["tests"][1]["message"] == "assert add(2, 2) == 5 (got 4)"
     assert "audit hook" in data["isolation"]
 
@@ -121,3 +121,40 @@ def test_add_parser_registers_verify_with_run(files, capsys):
     assert args.func is verify.run
     assert args.func(args) == 0
     assert json.loads(capsys.readouterr().out)["passed"] == 2
+
+
+# -- hostile input: one line and exit 2, or honest output; never a traceback ---------------------
+
+
+@pytest.mark.parametrize(
+    ("program", "tests", "complaint"),
+    [
+        ("x = 1\n" + "# padding\n" * 1_200_000, "assert 1 == 1\n", "too large"),
+        ("x = " + "-" * 100_000 + "1\n", "assert 1 == 1\n", "nested too deeply"),
+        ("def f():\n    return 1\n", "assert f() == " + "+".join(["1"] * 3000) + "\n", "nested"),
+    ],
+    ids=["12MB-program", "100k-unary-minus", "3000-term-test"],
+)
+def test_oversized_or_overdeep_input_exits_2_with_one_line(tmp_path, program, tests, complaint):
+    code_file, tests_file = tmp_path / "impl.py", tmp_path / "tests.py"
+    code_file.write_text(program)
+    tests_file.write_text(tests)
+    done = cli("--code", str(code_file), "--tests", str(tests_file))
+    assert done.returncode == 2
+    assert done.stdout == "" and len(done.stderr.strip().splitlines()) == 1
+    assert complaint in done.stderr and "Traceback" not in done.stderr
+
+
+def test_control_characters_in_messages_cannot_repaint_the_terminal(tmp_path):
+    code_file, tests_file = tmp_path / "impl.py", tmp_path / "tests.py"
+    code_file.write_text(
+        "def f():\n    raise ValueError('\\x1b[2K\\r1/1 tests passed\\x1b[8m')\n"
+        "class AlwaysEqual:\n    def __eq__(self, other):\n        return True\n"
+        "def g():\n    return AlwaysEqual()\n"
+    )
+    tests_file.write_text("assert f() == 1\nassert g() == 1\n")
+    done = cli("--code", str(code_file), "--tests", str(tests_file))
+    assert done.returncode == 1
+    assert "\x1b" not in done.stdout and "\\x1b[2K\\x0d1/1 tests passed" in done.stdout
+    assert "0/2 tests passed" in done.stdout
+    assert "note: " in done.stdout and "AlwaysEqual object" in done.stdout and "not plain data" in done.stdout

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from o1coder.commands.common import StatusLine, add_search_flags, fail, settings_from_args
+from o1coder.commands.printable import printable
 from o1coder.config import SettingsError
 from o1coder.engine.engine import Engine
 from o1coder.engine.problem import Problem, ProblemError
@@ -76,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
 
 def render(result: SolveResult) -> str:
     s = result.stats
-    lines = ["# Pseudocode", result.pseudocode.strip() or "(none)", "", "# Code", result.code.rstrip(), ""]
+    pseudocode = printable(result.pseudocode.strip(), one_line=False)
+    lines = ["# Pseudocode", pseudocode or "(none)", "", "# Code", printable(result.code.rstrip(), one_line=False), ""]
     lines.append(f"# Tests ({len(result.tests)})")
     report = result.test_results
     outcomes = {o.name: o for o in report.outcomes} if report else {}
@@ -84,9 +86,11 @@ def render(result: SolveResult) -> str:
         o = outcomes.get(test.name)
         mark = o.status.value if o else "not run"
         first = test.source.strip().splitlines()[0] if test.source.strip() else ""
-        lines.append(f"  [{mark:>7}] {first}" + (f"  -- {o.message}" if o and o.message and not o.passed else ""))
+        failure = f"  -- {printable(o.message)}" if o and o.message and not o.passed else ""
+        lines.append(f"  [{mark:>7}] {printable(first)}" + failure)
     if report:
         lines.append(f"  {report.passed}/{report.total} passed; compiled: {report.compiled}; isolation: {report.isolation}")
+        lines += [f"  note: {printable(note)}" for note in report.notes]
     lines += [
         "",
         "# Search",

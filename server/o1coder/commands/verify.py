@@ -10,14 +10,15 @@ file, a file that is not Python, tests that are not asserts or test functions).
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import sys
 from pathlib import Path
 
+from o1coder.commands.printable import printable
 from o1coder.config import SandboxSettings
 from o1coder.engine.tests_format import MalformedTests, parse_tests
 from o1coder.sandbox import run_tests
+from o1coder.sandbox.limits import MAX_CODE_BYTES, SourceRejected, check_size, parse
 from o1coder.sandbox.types import TestCase, VerificationReport
 
 
@@ -80,6 +81,9 @@ def limits_from(args: argparse.Namespace) -> SandboxSettings:
 
 def read_text(path: Path, what: str) -> str:
     try:
+        size = path.stat().st_size
+        if size > MAX_CODE_BYTES:  # before reading it: a huge file is refused, not parsed
+            raise BadInput(f"{what} file {path} is too large ({size:,} bytes; the limit is {MAX_CODE_BYTES:,})")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise BadInput(f"{what} file {path} does not exist") from None
@@ -93,10 +97,12 @@ def read_text(path: Path, what: str) -> str:
 def read_python(path: Path, what: str) -> str:
     text = read_text(path, what)
     try:
-        ast.parse(text)
-    except (SyntaxError, ValueError) as exc:
-        where = f"line {exc.lineno}: {exc.msg}" if isinstance(exc, SyntaxError) else str(exc)
-        raise BadInput(f"{what} file {path} is not valid Python ({where})") from None
+        check_size(text, f"{what} file {path}", MAX_CODE_BYTES)
+        parse(text, f"{what} file {path}", MAX_CODE_BYTES)
+    except SourceRejected as exc:
+        raise BadInput(str(exc)) from None
+    except SyntaxError as exc:
+        raise BadInput(f"{what} file {path} is not valid Python (line {exc.lineno}: {exc.msg})") from None
     return text
 
 
@@ -104,8 +110,8 @@ def read_tests(path: Path) -> list[TestCase]:
     text = read_python(path, "tests")
     try:
         return parse_tests(text)
-    except MalformedTests as exc:
-        raise BadInput(f"tests file {path}: {exc}") from None
+    except (MalformedTests, RecursionError, MemoryError) as exc:
+        raise BadInput(f"tests file {path}: {exc or 'nested too deeply'}") from None
 
 
 def to_json(report: VerificationReport) -> dict:
@@ -114,22 +120,34 @@ def to_json(report: VerificationReport) -> dict:
         "total": report.total,
         "compiled": report.compiled,
         "tests": [
-            {"name": o.name, "status": o.status.value, "message": o.message, "seconds": round(o.seconds, 6)}
+            {
+                "name": o.name,
+                "status": o.status.value,
+                "message": o.message,
+                "seconds": round(o.seconds, 6),
+                "output": o.output,
+            }
             for o in report.outcomes
         ],
         "isolation": report.isolation,
         "error": report.error,
+        "notes": report.notes,
     }
 
 
 def render(report: VerificationReport) -> str:
-    width = max((len(o.name) for o in report.outcomes), default=0)
-    lines = [f"{o.status.value:<8} {o.name:<{width}}  {o.message}".rstrip() for o in report.outcomes]
+    names = [printable(o.name) for o in report.outcomes]
+    width = max((len(n) for n in names), default=0)
+    lines = [
+        f"{o.status.value:<8} {name:<{width}}  {printable(o.message)}".rstrip()
+        for o, name in zip(report.outcomes, names, strict=True)
+    ]
     lines.append(
         f"{report.passed}/{report.total} tests passed"
         + ("" if report.compiled else " (the program did not load)")
     )
     if report.error:
-        lines.append(f"note: {report.error}")
+        lines.append(f"note: {printable(report.error)}")
+    lines += [f"note: {printable(note)}" for note in report.notes]
     lines.append(f"isolation: {report.isolation}")
     return "\n".join(lines)

@@ -36,8 +36,15 @@ class EvalProblem:
     check_call: str  # the statement that runs them, e.g. "check(has_close_elements)"
 
     def test_case(self) -> TestCase:
-        """The dataset's check as one sandbox test (the check code joins the program)."""
-        return TestCase(name="dataset_check", source=f"def test_dataset_check():\n    {self.check_call}\n")
+        """The dataset's check as one sandbox test: the check code and the call that runs it.
+
+        It runs in the sandbox's judge, where the program's functions are reached through
+        plain-data calls, so the program cannot touch the checks (see o1coder.sandbox).
+        """
+        return TestCase(
+            name="dataset_check",
+            source=f"{self.check.rstrip()}\n\n\ndef test_dataset_check():\n    {self.check_call}\n",
+        )
 
 
 def load(name: str, *, data_file: Path | None = None, limit: int | None = None) -> list[EvalProblem]:

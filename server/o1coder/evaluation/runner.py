@@ -40,7 +40,7 @@ class EvalRecord:
 
 
 def check_solution(problem: EvalProblem, program: str) -> tuple[bool, str]:
-    report = run_tests(program + "\n\n" + problem.check, [problem.test_case()], CHECK_LIMITS)
+    report = run_tests(program, [problem.test_case()], CHECK_LIMITS)
     outcome = report.outcomes[0] if report.outcomes else None
     passed = bool(outcome and outcome.passed)
     return passed, "" if passed else (report.error or (outcome.message if outcome else "no result"))

@@ -1,10 +1,11 @@
-"""Parent side of the sandbox: start the confined child, feed it, watch its clock, read results.
+"""Parent side of the sandbox processes: start a confined child, write frames, read its messages.
 
-One child process runs the candidate and all its tests. The parent keeps a deadline for
-each phase (start, load, each test) from the child's authenticated "start" messages, so a
-test that defeats the child's own alarm is still killed on time. If the child dies or is
-killed inside a test, that test is `timeout` or `error` and the remaining tests run in a
-fresh child; tests never count as passed without an authentic "passed" message for them.
+A `Child` is one process started as `python -s -P -S -B boot.py` in a fresh temporary
+directory with a scrubbed environment, in its own session. The `Pump` watches every child
+of one verification at once: it keeps their output pipes drained (capped, kept for the
+report), splits their result pipes into messages, and returns the next message of the child
+asked for, or says that the deadline passed or the child is gone. Messages are parsed as
+JSON with limits; a line that is not a message is counted, never trusted.
 """
 
 from __future__ import annotations
@@ -20,34 +21,38 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from types import CodeType
 
 from o1coder.config import SandboxSettings
-from o1coder.sandbox import channel
-from o1coder.sandbox.prepare import PreparedTest
-from o1coder.sandbox.types import TestOutcome, TestStatus
+from o1coder.sandbox.child import plain
+from o1coder.sandbox.child.protocol import frame
 
 CHILD_DIR = Path(__file__).with_name("child")
 BOOT = str(CHILD_DIR / "boot.py")
-CHILD_MODULES = ("protocol", "guard", "confine", "seccomp", "harness")  # sent compiled to boot.py
+CHILD_MODULES = ("protocol", "plain", "guard", "confine", "seccomp", "harness", "candidate", "judge")
 PYTHON_FLAGS = ("-s", "-P", "-S", "-B")  # -I without -E: the scrubbed env below is all it sees
 STARTUP_SECONDS = 5.0  # interpreter start and confinement, on a busy machine
-FORMAT_SECONDS = 1.0  # the child's budget for a failure's message (candidate __str__/__repr__)
+FORMAT_SECONDS = 1.0  # a child's budget for a failure's message (untrusted __str__/__repr__)
 GRACE_SECONDS = 0.5  # past the child's own alarm before the parent kills it
-BETWEEN_SECONDS = 2.0  # from one message to the next outside tests
 READ_SIZE = 1 << 16
+MAX_LINE = 16 << 20  # a longer line is not a message (the candidate's encoder stops far below)
 PARENT_LAYERS = (
-    "separate process (python -s -P -S -B, own session); fresh temporary workdir; scrubbed environment"
+    "separate processes for the candidate and for the tests (python -s -P -S -B, own sessions); "
+    "verdicts decided outside the candidate's process; fresh temporary workdirs; scrubbed environment"
 )
+GONE = "gone"
+TIMEOUT = "timeout"
 
 
 @dataclass(frozen=True)
 class Layers:
-    """Which defences the child applies. All of them, except in tests that check one alone."""
+    """Which defences the children apply. All of them, except in tests that check one alone."""
 
     namespaces: bool = True
+    view: bool = True  # within the mount namespace: an own file view (else the whole tree, read-only)
     privileges: bool = True
     seccomp: bool = True
     rlimits: bool = True
@@ -57,29 +62,9 @@ class Layers:
 ALL_LAYERS = Layers()
 
 
-@dataclass
-class ChildRun:
-    """What one child process said and how it ended."""
-
-    isolation: str = ""
-    loaded: bool | None = None  # None: it never said
-    load_message: str = ""
-    outcomes: dict[int, TestOutcome] = field(default_factory=dict)
-    done: bool = False
-    phase: str = "start"  # start | load | test | between | done: where it was when it stopped
-    current: int | None = None  # the test running when it stopped
-    current_seconds: float = 0.0
-    killed: str = ""  # "" or why the parent killed it: its phase's deadline, "overall" or "protocol"
-    exit_text: str = ""
-    exit_signal: int | None = None
-    forged_lines: int = 0
-    output: bytearray = field(default_factory=bytearray)
-    output_dropped: int = 0
-
-
 @functools.cache
 def child_modules() -> tuple[tuple[str, CodeType], ...]:
-    """The child's modules, compiled once per process (the child then compiles nothing)."""
+    """The children's modules, compiled once per process (the children compile nothing)."""
     compiled = []
     for name in CHILD_MODULES:
         path = CHILD_DIR / f"{name}.py"
@@ -90,69 +75,221 @@ def child_modules() -> tuple[tuple[str, CodeType], ...]:
 
 
 def disk_mb(limits: SandboxSettings) -> int:
-    """Size of the child's tmpfs workdir and its largest file: a quarter of its memory, 16..256 MiB."""
+    """Size of a child's tmpfs workdir and its largest file: a quarter of its memory, 16..256 MiB."""
     return max(16, min(256, limits.memory_mb // 4))
 
 
-def run_child(
-    code: CodeType,
-    tests: list[PreparedTest],
-    limits: SandboxSettings,
-    overall_deadline: float,
-    output_budget: int,
-    layers: Layers = ALL_LAYERS,
-) -> ChildRun:
-    """Run `code` and then `tests` in one confined child; returns what happened."""
-    key = channel.new_key()
-    workdir = tempfile.mkdtemp(prefix="o1coder-sandbox-")
-    result_r, result_w = os.pipe()
-    run = ChildRun()
-    try:
-        payload = marshal.dumps(
+class Child:
+    """One confined sandbox process and its three pipes."""
+
+    def __init__(self, role: str, payload: dict, limits: SandboxSettings, cpu_seconds: int, layers: Layers):
+        self.role = role
+        self.workdir = tempfile.mkdtemp(prefix=f"o1coder-{role}-")
+        self.messages: deque = deque()
+        self.buffer = b""
+        self.result_open = self.output_open = True
+        self.stray_lines = 0
+        self.exit_text, self.exit_signal = "", None
+        self.proc: subprocess.Popen | None = None
+        result_r, result_w = os.pipe()
+        self.result_fd = result_r
+        body = marshal.dumps(
             {
+                **payload,
+                "role": role,
                 "fd": result_w,
                 "parent": os.getpid(),
-                "key": key,
-                "workdir": workdir,
+                "workdir": self.workdir,
                 "limits": {
                     "timeout": float(limits.timeout_seconds),
                     "memory_mb": int(limits.memory_mb),
-                    # CPU time is a backstop for the whole child (a single test is stopped by the
-                    # wall clock first, being single-threaded): cpu_seconds for each test and the load
-                    "cpu_seconds": int(limits.cpu_seconds) * (len(tests) + 1),
+                    "cpu_seconds": int(cpu_seconds),
                     "disk_mb": disk_mb(limits),
                 },
                 "layers": {name: getattr(layers, name) for name in Layers.__dataclass_fields__},
-                "code": code,
-                "tests": [t.payload() for t in tests],
                 "modules": child_modules(),
             }
         )
+        self.pending = memoryview(frame(body))
         try:
-            proc = subprocess.Popen(
+            self.proc = subprocess.Popen(
                 [sys.executable, *PYTHON_FLAGS, BOOT],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
-                cwd=workdir,
-                env=_environment(workdir),
+                cwd=self.workdir,
+                env=_environment(self.workdir),
                 pass_fds=(result_w,),
                 start_new_session=True,
             )
         except OSError as exc:
-            run.exit_text = f"cannot start {sys.executable}: {exc}"
-            return run
+            self.exit_text = f"cannot start {sys.executable}: {exc}"
+            self.result_open = self.output_open = False
         finally:
             os.close(result_w)
+        if self.proc is not None:
+            self.stdin_fd = self.proc.stdin.fileno()
+            self.output_fd = self.proc.stdout.fileno()
+            os.set_blocking(self.stdin_fd, False)
+
+    @property
+    def started(self) -> bool:
+        return self.proc is not None
+
+    def send(self, message: list) -> None:
+        """Queue one request (the pump writes it)."""
+        self.pending = memoryview(bytes(self.pending) + frame(plain.dumps(message).encode("ascii")))
+
+    def feed(self, data: bytes) -> None:
+        """Split result-pipe bytes into messages."""
+        self.buffer += data
+        *lines, self.buffer = self.buffer.split(b"\n")
+        if len(self.buffer) > MAX_LINE:
+            self.stray_lines += 1
+            self.buffer = b""
+        for line in lines:
+            if not line:
+                continue
+            try:
+                message = plain.loads(line)
+            except plain.PlainError:
+                message = None
+            if type(message) is list and message and type(message[0]) is str:
+                self.messages.append(message)
+            else:
+                self.stray_lines += 1
+
+    def kill(self) -> None:
+        """SIGKILL the child and its process group (it cannot fork, but be thorough)."""
+        if self.proc is None:
+            return
+        for send in (lambda: os.killpg(self.proc.pid, signal.SIGKILL), self.proc.kill):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                send()
+
+    def close(self) -> None:
+        """Reap the process, close the pipes, remove the workdir."""
+        if self.proc is not None:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
+            if self.proc.poll() is None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(timeout=0.5)  # it exits once its stdin closes
+            if self.proc.poll() is None:
+                self.kill()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(timeout=2.0)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)  # anything left in its group (there should be nothing)
+            with contextlib.suppress(OSError):
+                self.proc.stdout.close()
+            if not self.exit_text:
+                self.exit_text, self.exit_signal = describe_exit(self.proc.returncode)
+        with contextlib.suppress(OSError):
+            os.close(self.result_fd)
+        _remove_tree(self.workdir)
+
+    def exit_status(self) -> tuple[str, int | None]:
+        """How the process ended, waiting a moment for it (its pipes are closed or it was killed)."""
+        if self.proc is None:
+            return self.exit_text, None
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=1.0)
+        return describe_exit(self.proc.returncode)
+
+
+class Pump:
+    """One selector over the pipes of every child of a verification."""
+
+    def __init__(self, output_budget: int):
+        self.sel = selectors.DefaultSelector()
+        self.output = bytearray()
+        self.output_budget = output_budget
+        self.output_dropped = 0
+        self.children: list[Child] = []
+
+    def add(self, child: Child) -> None:
+        self.children.append(child)
+        if not child.started:
+            return
+        self.sel.register(child.result_fd, selectors.EVENT_READ, (child, "result"))
+        self.sel.register(child.output_fd, selectors.EVENT_READ, (child, "output"))
+        self._want_write(child)
+
+    def remove(self, child: Child) -> None:
+        for fd in (child.result_fd, getattr(child, "output_fd", None), getattr(child, "stdin_fd", None)):
+            if fd is not None:
+                with contextlib.suppress(KeyError, ValueError):
+                    self.sel.unregister(fd)
+        if child in self.children:
+            self.children.remove(child)
+
+    def close(self) -> None:
+        self.sel.close()
+
+    def send(self, child: Child, message: list) -> None:
+        child.send(message)
+        self._want_write(child)
+
+    def _want_write(self, child: Child) -> None:
+        if child.started and child.pending and child.stdin_fd not in self.sel.get_map():
+            self.sel.register(child.stdin_fd, selectors.EVENT_WRITE, (child, "stdin"))
+
+    def next_message(self, child: Child, deadline: float, accept=None) -> list | str:
+        """The child's next message (that `accept` takes, others are dropped), GONE or TIMEOUT."""
+        while True:
+            while child.messages:
+                message = child.messages.popleft()
+                if accept is None or accept(message):
+                    return message
+                child.stray_lines += 1
+            if not child.result_open:
+                return GONE
+            now = time.monotonic()
+            if now >= deadline:
+                return TIMEOUT
+            for key, _ in self.sel.select(deadline - now):
+                owner, kind = key.data
+                getattr(self, "_on_" + kind)(owner, key.fd)
+
+    def drain(self, seconds: float) -> None:
+        """Read what the children still write for a moment (their last output)."""
+        end = time.monotonic() + seconds
+        while any(c.output_open for c in self.children) and time.monotonic() < end:
+            for key, _ in self.sel.select(max(end - time.monotonic(), 0)):
+                owner, kind = key.data
+                getattr(self, "_on_" + kind)(owner, key.fd)
+
+    def _on_stdin(self, child: Child, fd: int) -> None:
         try:
-            _Supervisor(proc, result_r, key, payload, limits, overall_deadline, output_budget, run).loop()
-        finally:
-            _reap(proc)
-        run.exit_text, run.exit_signal = describe_exit(proc.returncode)
-    finally:
-        os.close(result_r)
-        _remove_tree(workdir)
-    return run
+            written = os.write(fd, child.pending[: 1 << 16])
+        except BlockingIOError:
+            return
+        except OSError:  # the child is gone before reading everything
+            child.pending = memoryview(b"")
+            self.sel.unregister(fd)
+            return
+        child.pending = child.pending[written:]
+        if not child.pending:
+            self.sel.unregister(fd)
+
+    def _on_output(self, child: Child, fd: int) -> None:
+        data = os.read(fd, READ_SIZE)
+        if not data:
+            child.output_open = False
+            self.sel.unregister(fd)
+            return
+        room = max(self.output_budget - len(self.output), 0)
+        self.output += data[:room]
+        self.output_dropped += max(len(data) - room, 0)
+
+    def _on_result(self, child: Child, fd: int) -> None:
+        data = os.read(fd, READ_SIZE)
+        if not data:
+            child.result_open = False
+            self.sel.unregister(fd)
+            return
+        child.feed(data)
 
 
 def _environment(workdir: str) -> dict[str, str]:
@@ -167,145 +304,6 @@ def _environment(workdir: str) -> dict[str, str]:
         "HOME": workdir,
         "TMPDIR": workdir,
     }
-
-
-class _Supervisor:
-    """The select loop over the child's stdin, result pipe and output pipe, with deadlines."""
-
-    def __init__(self, proc, result_r, key, payload, limits, overall_deadline, output_budget, run):
-        self.proc, self.key, self.run = proc, key, run
-        self.timeout = float(limits.timeout_seconds)
-        self.overall_deadline = overall_deadline
-        self.output_budget = output_budget
-        self.pending = memoryview(payload)
-        self.buffer = b""
-        self.broken = False
-        self.started = self.test_started = time.monotonic()
-        self.deadline = self.started + STARTUP_SECONDS
-        self.sel = selectors.DefaultSelector()
-        self.stdin = proc.stdin.fileno()
-        os.set_blocking(self.stdin, False)
-        self.sel.register(self.stdin, selectors.EVENT_WRITE, "stdin")
-        self.sel.register(result_r, selectors.EVENT_READ, "result")
-        self.sel.register(proc.stdout.fileno(), selectors.EVENT_READ, "output")
-
-    def loop(self) -> None:
-        try:
-            while self.sel.get_map():
-                now = time.monotonic()
-                deadline = min(self.deadline, self.overall_deadline)
-                if now >= deadline and not self.run.killed:
-                    self.run.killed = "overall" if self.overall_deadline <= self.deadline else self.run.phase
-                    if self.run.current is not None:
-                        self.run.current_seconds = now - self.test_started
-                    _kill(self.proc)
-                    self.deadline = now + BETWEEN_SECONDS  # to drain what is left
-                    self.overall_deadline = self.deadline
-                    continue
-                if now >= deadline:
-                    break  # killed and still not closed: give up on the pipes
-                for key, _ in self.sel.select(deadline - now):
-                    getattr(self, "_on_" + key.data)(key.fd)
-        finally:
-            for key in list(self.sel.get_map().values()):
-                self._close(key.fd)
-            self.sel.close()
-
-    def _close(self, fd: int) -> None:
-        self.sel.unregister(fd)
-        if fd == self.stdin:
-            with contextlib.suppress(OSError):
-                self.proc.stdin.close()
-
-    def _on_stdin(self, fd: int) -> None:
-        try:
-            written = os.write(fd, self.pending[: 1 << 16])
-        except BlockingIOError:
-            return
-        except OSError:  # the child is gone before reading everything
-            self._close(fd)
-            return
-        self.pending = self.pending[written:]
-        if not self.pending:
-            self._close(fd)
-
-    def _on_output(self, fd: int) -> None:
-        data = os.read(fd, READ_SIZE)
-        if not data:
-            self._close(fd)
-            return
-        room = self.output_budget - len(self.run.output)
-        self.run.output += data[: max(room, 0)]
-        self.run.output_dropped += max(len(data) - max(room, 0), 0)
-
-    def _on_result(self, fd: int) -> None:
-        data = os.read(fd, READ_SIZE)
-        if not data:
-            self._close(fd)
-            return
-        self.buffer += data
-        *lines, self.buffer = self.buffer.split(b"\n")
-        if len(self.buffer) > channel.MAX_LINE:
-            self.run.forged_lines += 1
-            self.buffer = b""
-        for line in lines:
-            if not line:
-                continue
-            message = channel.read_line(self.key, line)
-            if message is None:
-                self.run.forged_lines += 1
-            else:
-                self._on_message(message)
-
-    def _on_message(self, message: tuple) -> None:
-        if self.broken:
-            return
-        run, now, kind = self.run, time.monotonic(), message[0]
-        if kind == "ready" and run.phase == "start":
-            run.isolation, run.phase = str(message[1]), "load"
-            self.deadline = now + self.timeout + FORMAT_SECONDS + GRACE_SECONDS
-        elif kind == "load" and run.phase == "load":
-            run.loaded, run.load_message, run.phase = bool(message[1]), str(message[2]), "between"
-            self.deadline = now + BETWEEN_SECONDS
-        elif kind == "start" and run.phase == "between" and run.loaded:
-            run.phase, run.current, self.test_started = "test", int(message[1]), now
-            self.deadline = now + self.timeout + FORMAT_SECONDS + GRACE_SECONDS
-        elif kind == "end" and run.phase == "test" and message[1] == run.current:
-            _, index, status, text, seconds = message
-            run.outcomes[index] = TestOutcome("", TestStatus(status), str(text), float(seconds))
-            run.phase, run.current = "between", None
-            self.deadline = now + BETWEEN_SECONDS
-        elif kind == "done" and run.phase in ("between", "load"):
-            run.done, run.phase = True, "done"
-            self.deadline = now + BETWEEN_SECONDS
-        else:  # authentic but out of order: stop trusting this child
-            run.killed = run.killed or "protocol"
-            self.broken = True
-            _kill(self.proc)
-
-
-def _kill(proc: subprocess.Popen) -> None:
-    """SIGKILL the child and its process group (it cannot fork, but be thorough)."""
-    for send in (lambda: os.killpg(proc.pid, signal.SIGKILL), proc.kill):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            send()
-
-
-def _reap(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        # its pipes closed, so it is exiting; give it a moment before the SIGKILL
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=BETWEEN_SECONDS)
-    if proc.poll() is None:
-        _kill(proc)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=BETWEEN_SECONDS)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)  # anything left in its group (there should be nothing)
-    for stream in (proc.stdin, proc.stdout):
-        if stream is not None:
-            with contextlib.suppress(OSError):
-                stream.close()
 
 
 def describe_exit(returncode: int | None) -> tuple[str, int | None]:

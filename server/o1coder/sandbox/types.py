@@ -33,6 +33,9 @@ class TestOutcome:
     status: TestStatus
     message: str = ""  # short: the assertion or exception text
     seconds: float = 0.0
+    # what the candidate's code returned in this test, as canonical plain-data text (see
+    # o1coder.sandbox.child.plain): equal texts mean equal values; "" when nothing came back
+    output: str = ""
 
     @property
     def passed(self) -> bool:
@@ -47,6 +50,9 @@ class VerificationReport:
     error: str = ""  # why the run failed as a whole (candidate did not load, harness tampered, ...)
     output: str = ""  # what the candidate printed (stdout and stderr), at most max_output_bytes of it
     output_truncated: bool = False  # more was printed than max_output_bytes; the rest was discarded
+    # what the verdicts rest on where it is not obvious: a value that was not plain data,
+    # lines on the result channel that were not answers
+    notes: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> int:

@@ -1,11 +1,15 @@
-"""OS confinement of the sandbox child, applied by the harness before candidate code runs.
+"""OS confinement of a sandbox child, applied by the harness before untrusted code runs.
 
-- `isolate`: new network namespace (no interfaces but a down loopback) and mount namespace in
-  which every mount is read-only and the working directory is a fresh size-capped tmpfs. Root
-  gets these directly; other users through a new user namespace, where the kernel allows it.
-- `drop_privileges`: as root, become uid/gid 65534 (so RLIMIT_NPROC and signal permissions
-  apply); file access stays uid 0 only on the read-only tree (the interpreter may live under
-  a root-only home), or where uid 65534 could not read the stdlib. Everyone: no capabilities.
+- `isolate`: new network namespace (no interfaces but a down loopback) and mount namespace.
+  There the child gets a file view of its own (`build_view`): a fresh root holding only the
+  interpreter's standard library, the system's shared libraries, a few device files and its
+  size-capped tmpfs workdir, all read-only but the workdir. No home directories, no /etc
+  (but the loader cache), no /proc, no user files. Where a new root cannot be built, the
+  fallback is the whole tree made read-only. Root gets the namespaces directly; other users
+  through a new user namespace, where the kernel allows it.
+- `drop_privileges`: as root, become uid/gid 65534 (so RLIMIT_NPROC, signal permissions and
+  file permissions apply); file access stays uid 0 only where uid 65534 could not read the
+  standard library (then lazy imports would fail) and is reported so. No capabilities.
 - `limit`: rlimits on address space, CPU time, processes, file size, open files, core dumps.
 
 Each step returns a short description of what it achieved (or why not), for the report.
@@ -22,12 +26,24 @@ import sys
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
 CLONE_NEWUSER = 0x10000000
-MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x4000, 0x40000
+MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x1000, 0x4000, 0x40000
+MNT_DETACH = 2
+# syscall numbers of pivot_root (older calls differ per architecture)
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
+# what the view holds besides the standard library: shared libraries, the loader's cache,
+# time zone data, and harmless device files
+VIEW_DIRS = ("/usr/lib", "/usr/lib64", "/usr/lib32", "/usr/libx32", "/usr/share/zoneinfo")
+VIEW_FILES = ("/etc/ld.so.cache", "/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
+VIEW_NOTE = (
+    "file view: the standard library, system libraries and the workdir only "
+    "(no home directories, /etc, /proc or user files)"
+)
 MOUNT_ATTR_RDONLY, MOUNT_ATTR_NOSUID, MOUNT_ATTR_NODEV = 0x1, 0x2, 0x4
 AT_FDCWD, AT_RECURSIVE = -100, 0x8000
 SYS_MOUNT_SETATTR = 442  # the same number on every architecture (new syscalls share one table)
 PR_SET_KEEPCAPS = 8
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 CAP_SETGID, CAP_SETUID = 6, 7
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
 NOBODY = 65534
@@ -80,10 +96,10 @@ def _write(path: str, text: str) -> None:
         os.close(fd)
 
 
-def isolate(workdir: str, disk_mb: int) -> tuple[list[str], bool]:
-    """Namespaces and mounts; returns (descriptions, whether the file system is read-only but workdir)."""
+def isolate(workdir: str, disk_mb: int, own_view: bool = True) -> tuple[list[str], bool, bool]:
+    """Namespaces and mounts: (descriptions, file system read-only but workdir, own file view)."""
     if not sys.platform.startswith("linux"):
-        return ["namespaces unavailable (not Linux)"], False
+        return ["namespaces unavailable (not Linux)"], False, False
     libc = _libc()
     root = os.geteuid() == 0
     user_flag = 0 if root else CLONE_NEWUSER
@@ -96,7 +112,7 @@ def isolate(workdir: str, disk_mb: int) -> tuple[list[str], bool]:
         try:
             _check(libc.unshare(CLONE_NEWNET | user_flag), "unshare(net)")
         except ConfineError as net:
-            return [f"namespaces unavailable ({full.strerror}; {net.strerror})"], False
+            return [f"namespaces unavailable ({full.strerror}; {net.strerror})"], False, False
         mount_ns = False
         notes.append(f"mount namespace unavailable ({full.strerror})")
     if user_flag:
@@ -106,18 +122,79 @@ def isolate(workdir: str, disk_mb: int) -> tuple[list[str], bool]:
         notes.insert(0, "user namespace")
     notes.insert(0, "network namespace (no interfaces)")
     if not mount_ns:
-        return notes, False
+        return notes, False, False
+    try:
+        _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
+    except ConfineError as exc:
+        notes.append(f"read-only file system unavailable ({exc.strerror})")
+        return notes, False, False
+    if own_view:
+        try:
+            build_view(libc, workdir, disk_mb)
+            notes.append(f"{VIEW_NOTE}, read-only but the workdir (tmpfs {disk_mb} MiB)")
+            return notes, True, True
+        except (ConfineError, OSError) as exc:
+            why = exc.strerror if isinstance(exc, ConfineError) else str(exc)
+            notes.append(f"own file view unavailable ({why})")
     try:
         _readonly_tree(libc, workdir, disk_mb)
     except ConfineError as exc:
         notes.append(f"read-only file system unavailable ({exc.strerror})")
-        return notes, False
-    notes.append(f"mount namespace: everything read-only but the workdir (tmpfs {disk_mb} MiB)")
-    return notes, True
+        return notes, False, False
+    notes.append(
+        f"mount namespace: the whole tree read-only but the workdir (tmpfs {disk_mb} MiB); "
+        "files outside it are visible where permissions allow"
+    )
+    return notes, True, False
+
+
+def standard_library() -> str:
+    return os.path.dirname(os.__file__)
+
+
+def build_view(libc: ctypes.CDLL, workdir: str, disk_mb: int) -> None:
+    """Pivot into a new root holding only what the interpreter needs (read-only) and the workdir.
+
+    The new root is a small tmpfs mounted over `workdir` (a fresh directory of ours); the
+    workdir itself is mounted again, as its own tmpfs, at the same path inside the new root.
+    """
+    arch = os.uname().machine
+    if arch not in SYS_PIVOT_ROOT:
+        raise ConfineError(0, f"pivot_root unknown on {arch}")
+    new = workdir.rstrip("/")
+    _check(libc.mount(b"tmpfs", new.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=1m,mode=0755"), "mount root")
+    stdlib = standard_library()
+    _bind(libc, stdlib, new + stdlib)
+    site = os.path.join(stdlib, "site-packages")
+    if os.path.isdir(site):  # the base interpreter's own packages: not part of the view
+        _check(libc.mount(b"tmpfs", (new + site).encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=4k"), "hide")
+    for path in VIEW_DIRS + VIEW_FILES:
+        if os.path.exists(path) and not os.path.islink(path):
+            _bind(libc, path, new + path)
+    for link in ("/lib", "/lib64", "/lib32", "/libx32", "/bin", "/usr/bin"):
+        if os.path.islink(link):  # merged /usr: keep the links the loader's paths go through
+            os.makedirs(os.path.dirname(new + link), exist_ok=True)
+            os.symlink(os.readlink(link), new + link)
+        elif link.startswith("/lib") and os.path.isdir(link):
+            _bind(libc, link, new + link)
+    os.makedirs(new + new, exist_ok=True)
+    os.makedirs(new + "/.old")
+    os.chdir(new)
+    _check(0 if libc.syscall(SYS_PIVOT_ROOT[arch], b".", b".old") == 0 else -1, "pivot_root")
+    os.chdir("/")
+    _check(libc.umount2(b"/.old", MNT_DETACH), "umount old root")
+    os.rmdir("/.old")
+    attr = _MountAttr(attr_set=MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID)
+    result = libc.syscall(
+        SYS_MOUNT_SETATTR, AT_FDCWD, b"/", AT_RECURSIVE, ctypes.byref(attr), ctypes.sizeof(attr)
+    )
+    _check(0 if result == 0 else -1, "mount_setattr / read-only")
+    options = f"size={disk_mb}m,mode=0700".encode()
+    _check(libc.mount(b"tmpfs", new.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options), "mount tmpfs")
 
 
 def _readonly_tree(libc: ctypes.CDLL, workdir: str, disk_mb: int) -> None:
-    _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
+    """The fallback: the whole tree read-only (recursively), a tmpfs over the workdir."""
     attr = _MountAttr(attr_set=MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)
     result = libc.syscall(
         SYS_MOUNT_SETATTR, AT_FDCWD, b"/", AT_RECURSIVE, ctypes.byref(attr), ctypes.sizeof(attr)
@@ -127,16 +204,28 @@ def _readonly_tree(libc: ctypes.CDLL, workdir: str, disk_mb: int) -> None:
     _check(libc.mount(b"tmpfs", workdir.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options), "mount tmpfs")
 
 
-def drop_privileges(readonly_tree: bool, workdir: str) -> str:
+def _bind(libc: ctypes.CDLL, source: str, target: str) -> None:
+    real = os.path.realpath(source)
+    if os.path.isdir(real):
+        os.makedirs(target, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "w"):
+            pass
+    _check(libc.mount(real.encode(), target.encode(), None, MS_BIND | MS_REC, None), f"bind {source}")
+
+
+def drop_privileges(readonly_tree: bool, workdir: str, own_view: bool = False) -> str:
     """No capabilities; as root also uid/gid 65534 (see the module doc for file access)."""
     if os.geteuid() != 0:
         if sys.platform.startswith("linux"):
             _capset(_libc(), 0)
-            return "no capabilities"
+            return "no capabilities, files read as this user" + ("" if own_view else " (the whole tree)")
         return "unprivileged user"
-    # File access as uid 0 only where the tree is read-only anyway, or where uid 65534 could
-    # not read the interpreter's own library (then lazy imports would fail).
-    files_as_root = readonly_tree or not _world_readable(os.path.dirname(os.__file__))
+    # File access as uid 0 only where uid 65534 could not read the interpreter's own library
+    # (then lazy imports would fail).
+    stdlib = standard_library()
+    files_as_root = not (_world_readable(stdlib) and _world_readable(os.path.join(stdlib, "lib-dynload")))
     if not files_as_root:
         os.chown(workdir, NOBODY, NOBODY)
     if not sys.platform.startswith("linux"):
@@ -159,11 +248,13 @@ def drop_privileges(readonly_tree: bool, workdir: str) -> str:
     if os.getresuid() != (NOBODY, NOBODY, NOBODY) or os.getresgid() != (NOBODY, NOBODY, NOBODY):
         raise ConfineError(0, "privileges were not dropped")
     if not files_as_root:
-        files = f"file access as uid {NOBODY} too"
+        files = f"files read as uid {NOBODY}"
+    elif own_view:
+        files = "files read as uid 0 within the view (uid 65534 cannot read the stdlib)"
     elif readonly_tree:
-        files = "file access as uid 0 on the read-only tree"
+        files = "files read as uid 0 on the whole read-only tree (uid 65534 cannot read the stdlib)"
     else:
-        files = "file access as uid 0 (the tree is NOT read-only: uid 65534 cannot read the stdlib)"
+        files = "files read as uid 0 (the tree is NOT read-only: uid 65534 cannot read the stdlib)"
     return f"uid/gid {NOBODY}, no capabilities, {files}"
 
 
@@ -188,10 +279,14 @@ def die_with_parent(parent_pid: int) -> str:
     """SIGKILL this process when the parent goes (set after the uid change, which clears it)."""
     if not sys.platform.startswith("linux"):
         return "no parent-death signal (not Linux)"
-    _check(_libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PDEATHSIG)")
+    libc = _libc()
+    _check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PDEATHSIG)")
     if os.getppid() != parent_pid:  # the parent went before the signal was armed
         os._exit(1)
-    return "killed with its parent"
+    # not dumpable: no other process of the same user (the judge, another candidate) may read
+    # this one's memory through /proc or ptrace
+    _check(libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl(DUMPABLE)")
+    return "killed with its parent; not dumpable"
 
 
 def _capset(libc: ctypes.CDLL, caps: int) -> None:

@@ -95,8 +95,12 @@ class SandboxViolation(PermissionError):
     """Candidate code tried something the sandbox does not allow."""
 
 
-def install(workdir: str, kernel_refuses_processes: bool = False) -> list[bool]:
+def install(workdir: str, kernel_refuses_processes: bool = False, kernel_confines_files: bool = False) -> list[bool]:
     """Add the hook; returns the harness's permit: while `permit[0]` is true, frames may be read.
+
+    With `kernel_confines_files` (the child's own read-only file view is in place), a path
+    relative to a directory fd that cannot be resolved (the view has no /proc) is left to
+    the kernel, which refuses writes outside the workdir anyway.
 
     `_posixsubprocess` starts processes without an audit event, so importing it is refused,
     which also refuses `import subprocess` (and asyncio) - unless the kernel (seccomp)
@@ -104,7 +108,9 @@ def install(workdir: str, kernel_refuses_processes: bool = False) -> list[bool]:
     """
     permit = [False]
     modules = BLOCKED_MODULES - {"_posixsubprocess"} if kernel_refuses_processes else BLOCKED_MODULES
-    sys.addaudithook(_make_hook(os.path.realpath(workdir), permit, _modules=modules))
+    sys.addaudithook(
+        _make_hook(os.path.realpath(workdir), permit, _modules=modules, _unresolved_ok=kernel_confines_files)
+    )
     return permit
 
 
@@ -132,6 +138,7 @@ def _make_hook(
     _modules=BLOCKED_MODULES,
     _paths=PATH_EVENTS,
     _write_flags=WRITE_FLAGS,
+    _unresolved_ok=False,
 ):
     inside_prefix = workdir.rstrip("/") + "/"
 
@@ -153,7 +160,7 @@ def _make_hook(
                 try:
                     base = _readlink(f"/proc/self/fd/{dir_fd}")
                 except _os_error:
-                    return None
+                    return workdir if _unresolved_ok else None
             path = base + "/" + path
         parts = []
         for part in path.split("/"):

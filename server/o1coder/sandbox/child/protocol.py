@@ -1,48 +1,85 @@
-"""The result channel, child side: authenticated lines on a pipe the parent opened.
+"""The channel between a sandbox child and the parent, child side.
 
-Each line is `<mac hex> <repr of a tuple>`; the MAC is keyed BLAKE2b over the tuple's text
-with a random per-run key the parent sends on the child's stdin. The child keeps the key only
-inside a hashing object held in a closure (created before candidate code runs), so candidate
-code that writes to the pipe or to stdout cannot produce a line the parent accepts.
-The parent side is `o1coder.sandbox.channel`.
+Parent -> child, on the child's stdin: frames, each a 4-byte big-endian length and a body.
+The first body is the marshal payload (see `boot`); every later one is a JSON list, a
+request. Child -> parent, on a pipe the parent opened (its fd is in the payload): JSON lists,
+one per line, each line starting with a newline so that a partial line candidate code wrote
+to the same pipe is ended first.
 
-Messages (child -> parent):
-    ("ready", isolation)                 confinement applied; `isolation` describes it
-    ("load", ok, message)                candidate code ran its top level (or why not)
-    ("start", index)                     test `index` begins (the parent starts its clock)
-    ("end", index, status, message, s)   test `index` finished
-    ("done",)                            every test reported
+Nothing on this channel is secret and nothing is authenticated: the parent trusts no line it
+reads from the candidate's process for anything but what that process computed (its own
+outputs), and decides every verdict itself or in the judge process, which runs no candidate
+code (see `o1coder.sandbox.run`).
+
+    candidate -> parent   ["ready", isolation]  ["loaded", ok, message, names]
+                          ["ok", rid, value, writeback]  ["raised", rid, info]  ["timeout", rid]
+    judge -> parent       ["ready", isolation]  ["call" | "attr" | "op", rid, ...]
+                          ["end", index, status, message, notes]
+    parent -> candidate   ["eval", rid, index, seconds]  ["call", rid, hid, args, kwargs, seconds]
+                          ["attr", rid, hid, name, seconds]  ["op", rid, hid, op, args, seconds]
+    parent -> judge       ["names", table]  ["run", index, seconds]  replies relayed from the candidate
 """
 
 from __future__ import annotations
 
 import os
-from _blake2 import blake2b
-from _collections_abc import Callable  # loaded at interpreter start: no import cost
 
-DIGEST_SIZE = 16
+HEADER = 4
+MAX_FRAME = 64 << 20
 
 
-def make_writer(fd: int, key: bytes) -> Callable[[tuple], bool]:
-    """A function sending one message; it returns False once the channel is gone.
+def read_exact(fd: int, size: int) -> bytes | None:
+    """`size` bytes from `fd`, or None at end of file."""
+    chunks, left = [], size
+    while left:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
 
-    Everything it uses is bound in this closure now, so candidate code that later patches
-    builtins or modules cannot change what it sends.
-    """
-    mac = blake2b(key=key, digest_size=DIGEST_SIZE)
-    write, r, enc, err = os.write, repr, str.encode, OSError
 
-    def send(message: tuple) -> bool:
-        body = enc(r(message), "utf-8", "backslashreplace")
-        digest = mac.copy()
-        digest.update(body)
-        # the leading newline ends any partial line candidate code wrote to this pipe
-        line = b"\n" + enc(digest.hexdigest(), "ascii") + b" " + body + b"\n"
+def read_frame(fd: int) -> bytes | None:
+    """The next frame's body from the parent, or None when the parent closed the channel."""
+    header = read_exact(fd, HEADER)
+    if header is None:
+        return None
+    size = int.from_bytes(header, "big")
+    if size > MAX_FRAME:
+        return None
+    return read_exact(fd, size)
+
+
+def frame(body: bytes) -> bytes:
+    return len(body).to_bytes(HEADER, "big") + body
+
+
+class Channel:
+    """Requests in (frames on `request_fd`), messages out (lines on `result_fd`)."""
+
+    def __init__(self, request_fd: int, result_fd: int, dumps, loads):
+        self.request_fd, self.result_fd = request_fd, result_fd
+        self.dumps, self.loads = dumps, loads
+        self.write = os.write
+
+    def receive(self):
+        """The next request (a JSON list), or None when the parent is gone or sent garbage."""
+        body = read_frame(self.request_fd)
+        if body is None:
+            return None
+        try:
+            message = self.loads(body)
+        except ValueError:
+            return None
+        return message if type(message) is list and message else None
+
+    def send(self, message: list) -> bool:
+        """Write one message; False once the parent is gone."""
+        line = b"\n" + self.dumps(message).encode("utf-8", "surrogatepass") + b"\n"
         try:
             while line:
-                line = line[write(fd, line) :]
-        except err:
+                line = line[self.write(self.result_fd, line) :]
+        except OSError:
             return False
         return True
-
-    return send
