@@ -7,10 +7,13 @@ Measures, on the same loaded model:
 - search tokens/s and (prompt evaluated + generated) / unique tree tokens during the search.
 
     python benchmarks/run.py --problems 40 --budget-tokens 1500
+    nohup python benchmarks/run.py --problems all --strategies greedy,best-of-n,mcts &   # hours
 
-Per-problem records go to benchmarks/results/<strategy>.jsonl (resumable: rerunning skips
-problems already done with the same settings); the summary goes to
-benchmarks/results/summary-<tag>.json.
+Per-problem records go to benchmarks/results/humaneval-<strategy>-<tag>.jsonl (resumable:
+rerunning skips problems already done with the same settings, so an interrupted run is
+continued by running the same command again); the summary goes to
+benchmarks/results/summary-<tag>.json and covers the problems selected by --problems and
+--offset that have records.
 """
 
 from __future__ import annotations
@@ -52,7 +55,9 @@ def raw_speed(engine: Engine, tokens: int = 192) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--problems", type=int, default=40)
+    ap.add_argument("--problems", default="40", help="how many HumanEval problems, or 'all' (164)")
+    ap.add_argument("--offset", type=int, default=0, help="skip the first N problems")
+    ap.add_argument("--skip-raw", action="store_true", help="do not measure raw generation speed first")
     ap.add_argument("--budget-tokens", type=int, default=1500)
     ap.add_argument("--strategies", default=",".join(STRATEGIES))
     ap.add_argument("--out", type=Path, default=HERE / "results")
@@ -70,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.model:
         settings = Settings.from_dict({"models": {"policy": args.model, "prm": args.model, "tcg": args.model}}, base=settings)
     engine = Engine(settings)
-    problems = datasets.load("humaneval", limit=args.problems)
+    every = datasets.load("humaneval")
+    count = len(every) if args.problems == "all" else int(args.problems)
+    problems = every[args.offset : args.offset + count]
     tag = f"b{args.budget_tokens}-{PROMPT_VERSION}"
     extra = {k: v for k, v in search.items() if k != "budgetTokens"}
     if extra:  # a variant: its own result files, never mixed with the defaults' in a resumed run
@@ -81,12 +88,14 @@ def main(argv: list[str] | None = None) -> int:
         "budget_tokens": args.budget_tokens,
         "search": search,
         "problems": len(problems),
+        "offset": args.offset,
         "prompt_version": PROMPT_VERSION,
         "command": "python benchmarks/run.py " + " ".join(sys.argv[1:] if argv is None else argv),
     }
-    print("measuring raw generation speed...", file=sys.stderr)
-    summary["raw"] = raw_speed(engine)
-    print(json.dumps(summary["raw"]), file=sys.stderr)
+    if not args.skip_raw:
+        print("measuring raw generation speed...", file=sys.stderr)
+        summary["raw"] = raw_speed(engine)
+        print(json.dumps(summary["raw"]), file=sys.stderr)
     summaries = []
     for strategy in args.strategies.split(","):
         out = args.out / f"humaneval-{strategy}-{tag}.jsonl"
@@ -104,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         s["run_seconds"] = round(time.monotonic() - started, 1)
         summaries.append(s)
         summary[strategy] = s
-        (args.out / f"summary-{tag}.json").write_text(json.dumps(summary, indent=2))
+        span = "" if (args.offset, len(problems)) == (0, 40) else f"-n{len(problems)}" + (f"-at{args.offset}" if args.offset else "")
+        (args.out / f"summary-{tag}{span}.json").write_text(json.dumps(summary, indent=2))
     print(format_table(summaries))
     print(json.dumps(summary, indent=2))
     return 0

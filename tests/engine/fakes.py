@@ -180,3 +180,38 @@ class FakeVerifier:
             for i, t in enumerate(tests)
         ]
         return VerificationReport(compiled=True, outcomes=outcomes, isolation="fake")
+
+
+@dataclass
+class BehaviourVerifier:
+    """FAKE verifier with behaviour: a program containing a marker returns that marker's values.
+
+    `behaviours[marker][test name]` is what the program's call returns on that test's input;
+    `expected[test name]` is what the test expects. Outcomes carry the canonical output the
+    real sandbox records, so execution agreement sees what it sees in a real solve.
+    """
+
+    behaviours: dict[str, dict[str, object]]
+    expected: dict[str, object]
+    programs: list[str] = field(default_factory=list)
+
+    def __call__(self, program: str, tests: list[TestCase]) -> VerificationReport:
+        from o1coder.sandbox.child.plain import canonical
+
+        self.programs.append(program)
+        marker = next((m for m in self.behaviours if m in program), None)
+        if marker is None:
+            return VerificationReport(compiled=False, error="fake: no known behaviour")
+        outcomes = []
+        for test in tests:
+            value = self.behaviours[marker][test.name]
+            ok = value == self.expected[test.name]
+            outcomes.append(
+                TestOutcome(
+                    test.name,
+                    TestStatus.PASSED if ok else TestStatus.FAILED,
+                    "" if ok else f"assert ... == {self.expected[test.name]!r} (got {value!r})",
+                    output=canonical(value),
+                )
+            )
+        return VerificationReport(compiled=True, outcomes=outcomes, isolation="fake")

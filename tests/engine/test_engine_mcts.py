@@ -239,6 +239,7 @@ def test_a_parallel_round_batches_every_model_call_of_its_leaves():
     backend.judge_calls.clear()
     verifier.programs.clear()
     visits_before = mcts.root.visits
+    candidates_before = len(mcts.runner.candidates)
 
     leaves = mcts.select_leaves(2)
     assert leaves == [alpha, beta]
@@ -258,7 +259,8 @@ def test_a_parallel_round_batches_every_model_call_of_its_leaves():
     base = SETTINGS.seed + 1_000_003
     step_seeds = [p.seed for p in backend.generate_calls[1].params]
     assert step_seeds == [base + 1 * SETTINGS.rollout_steps, base + 2 * SETTINGS.rollout_steps]
-    assert len(verifier.programs) == 2  # both rollouts reached verified code
+    assert len(mcts.runner.candidates) == candidates_before + 2  # both rollouts reached verified code
+    assert verifier.programs == []  # the same program as before: its report is reused, not rerun
     # both leaves backed up: two more visits at the root, one at each leaf
     assert mcts.root.visits == visits_before + 2
     assert (alpha.visits, beta.visits) == (1, 1)

@@ -96,6 +96,12 @@ DOCS: dict[str, Doc] = {
         "Start the search from the greedy direct answer (written together with the tests): if it passes "
         "every generated test the search ends there; planning is spent only on what it fails."
     ),
+    "search.directSamples": Doc(
+        "Direct answers written with the tests (the greedy one, the rest sampled): when independent ones "
+        "agree and pass every test that is not suspect, the solve ends there without a tree search.",
+        minimum=1,
+        maximum=8,
+    ),
     "search.exploration": Doc("Exploration constant c in the UCB selection score."),
     "search.unvisitedBonus": Doc("Finite UCB score bonus given to an unvisited child."),
     "search.rolloutAlpha": Doc("Rollout mixing weight a: V <- (1 - a) V + a v_max.", minimum=0, maximum=1),

@@ -9,12 +9,13 @@ from pathlib import Path
 
 from o1coder.commands.common import StatusLine, add_search_flags, fail, settings_from_args
 from o1coder.commands.printable import printable
+from o1coder.commands.verify import BadInput, read_tests
 from o1coder.config import SettingsError
 from o1coder.engine.engine import Engine
 from o1coder.engine.problem import Problem, ProblemError
 from o1coder.engine.types import SolveResult
 from o1coder.models.pool import RoleError
-from o1coder.sandbox import isolation_summary
+from o1coder.sandbox import TestCase, isolation_summary
 
 MAX_INPUT_BYTES = 20_000
 
@@ -28,6 +29,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("file", nargs="?", default="-", help="problem file, or - for standard input")
     add_search_flags(p)
+    p.add_argument(
+        "--tests",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="your own tests (assert lines or def test_* functions), used beside the generated ones; "
+        "one that contradicts what several independent candidates agree on is reported suspect",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress line on stderr")
     p.set_defaults(func=run)
@@ -56,12 +65,15 @@ def run(args: argparse.Namespace) -> int:
     try:
         problem = Problem.from_source(read_problem_text(args.file))
         settings = settings_from_args(args)
-    except (ProblemError, SettingsError) as exc:
+        user_tests = (
+            [TestCase(f"user_{t.name}", t.source) for t in read_tests(args.tests)] if args.tests is not None else None
+        )
+    except (ProblemError, SettingsError, BadInput) as exc:
         return fail(str(exc))
     status = StatusLine(enabled=not args.quiet)
     engine = Engine(settings)
     try:
-        result = engine.solve(problem, progress=status)
+        result = engine.solve(problem, progress=status, user_tests=user_tests)
     except RoleError as exc:
         status.done()
         return fail(str(exc))
@@ -85,16 +97,22 @@ def render(result: SolveResult) -> str:
     for test in result.tests:
         o = outcomes.get(test.name)
         mark = o.status.value if o else "not run"
-        first = test.source.strip().splitlines()[0] if test.source.strip() else ""
+        lines_of = [line for line in test.source.strip().splitlines() if not line.startswith(("import ", "from "))]
+        first = lines_of[0] if lines_of else ""
         failure = f"  -- {printable(o.message)}" if o and o.message and not o.passed else ""
         lines.append(f"  [{mark:>7}] {printable(first)}" + failure)
     if report:
-        lines.append(f"  {report.passed}/{report.total} passed; compiled: {report.compiled}; isolation: {report.isolation}")
+        suspect = f", {report.suspect} suspect" if report.suspect else ""
+        lines.append(
+            f"  {report.passed}/{report.judged} passed{suspect}; compiled: {report.compiled}; isolation: {report.isolation}"
+        )
         lines += [f"  note: {printable(note)}" for note in report.notes]
     lines += [
         "",
         "# Search",
-        f"  strategy {s.strategy}, prompts {s.prompt_version}, stopped by {s.stopped_by or '-'}",
+        f"  strategy {s.strategy}, prompts {s.prompt_version}, ended by {s.ended_by or '-'} "
+        f"({s.stopped_by or '-'}); {s.candidates} candidates in {s.clusters} clusters of behaviour, "
+        f"{s.suspect_tests} suspect tests",
         f"  nodes {s.nodes}, tokens generated {s.tokens_generated}, prompt tokens evaluated "
         f"{s.prompt_tokens_evaluated}, unique tree tokens {s.unique_tree_tokens} "
         f"(re-evaluation {s.reevaluation_ratio:.2f}x)",

@@ -2,7 +2,8 @@
 
 - greedy: the direct prompt (MODELS.md), temperature 0, one sample, first code block taken;
 - best-of-N: N samples of the direct prompt in one batched call, N fitted to the token budget
-  left; each is executed against the tests and the best pass rate wins (ties: the first);
+  left; each is executed against the tests, and execution agreement picks the answer: the
+  best member of the best cluster of behaviour (see `agreement`), suspect tests marked;
 - pseudocode chain: structure -> refine -> code in the pseudocode-first format, temperature 0.
 """
 
@@ -15,7 +16,7 @@ from o1coder.config import SearchSettings
 from o1coder.engine import prompts
 from o1coder.engine.budget import Meter, Verifier
 from o1coder.engine.problem import Problem, assemble_program
-from o1coder.engine.steps import Candidate, StepRunner, best_candidate
+from o1coder.engine.steps import Candidate, StepRunner, consensus_answer, reconcile
 from o1coder.engine.tree import Node
 from o1coder.engine.types import CODE, REFINE, STRUCTURE, Step
 from o1coder.models.backend import Backend, Continuation, SampleParams
@@ -60,7 +61,9 @@ def best_of_n(
     settings: SearchSettings,
     meter: Meter,
     n: int | None = None,
+    into: list[Candidate] | None = None,
 ) -> Candidate:
+    """The answer agreement picks among `n` samples; every sample verified is added to `into`."""
     n = n if n is not None else best_of_n_size(meter.tokens_left)
     return _direct(
         problem,
@@ -71,6 +74,7 @@ def best_of_n(
         verifier=verifier,
         settings=settings,
         meter=meter,
+        into=into,
     )
 
 
@@ -84,13 +88,15 @@ def _direct(
     verifier: Verifier,
     settings: SearchSettings,
     meter: Meter,
+    into: list[Candidate] | None = None,
 ) -> Candidate:
     # The budget caps every sample: no strategy may spend more than it was given.
     request = direct_request(problem, policy, settings, n, temperature, meter.tokens_left // n)
     outs = meter.generate(policy, request.prefixes, request.params)
-    best = best_candidate(
-        direct_candidates(problem, outs, tests, verifier=verifier, settings=settings, meter=meter)
-    )
+    candidates = direct_candidates(problem, outs, tests, verifier=verifier, settings=settings, meter=meter)
+    if into is not None:
+        into.extend(candidates)
+    best = consensus_answer(candidates, reconcile(candidates, settings.compile_weight))
     if best is None:
         raise ValueError("a direct answer needs at least one sample")
     return best
@@ -105,14 +111,26 @@ class DirectRequest:
 
 
 def direct_request(
-    problem: Problem, policy: Backend, settings: SearchSettings, n: int, temperature: float, cap: int
+    problem: Problem,
+    policy: Backend,
+    settings: SearchSettings,
+    n: int,
+    temperature: float,
+    cap: int,
+    *,
+    greedy_first: bool = False,
+    greedy_cap: int | None = None,
 ) -> DirectRequest:
-    """The direct prompt `n` times (seeds seed, seed+1, ...), each sample capped at `cap` tokens."""
+    """The direct prompt `n` times (seeds seed, seed+1, ...), each sample capped at `cap` tokens.
+
+    With `greedy_first`, the first is the greedy answer (temperature 0, capped at `greedy_cap`)
+    and the others are sampled at `temperature`.
+    """
     prefix = policy.tokenize(policy.render_chat(prompts.direct_messages(problem), add_generation_prompt=True))
     params = [
         SampleParams(
-            max_tokens=max(1, min(prompts.DIRECT_MAX_TOKENS, cap)),
-            temperature=temperature,
+            max_tokens=max(1, min(prompts.DIRECT_MAX_TOKENS, greedy_cap if greedy_first and i == 0 and greedy_cap else cap)),
+            temperature=0.0 if greedy_first and i == 0 else temperature,
             top_k=settings.top_k,
             top_p=settings.top_p,
             seed=settings.seed + i,

@@ -59,9 +59,11 @@ class Engine:
         strategy: str | None = None,
         budget: Budget | None = None,
         tests: list[TestCase] | None = None,
+        user_tests: list[TestCase] | None = None,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
     ) -> SolveResult:
+        """Solve `problem`; `tests` replace the generated tests, `user_tests` join them (see strategies.solve)."""
         settings = self.settings.search
         if strategy is not None and strategy != settings.strategy:
             from dataclasses import replace
@@ -79,6 +81,7 @@ class Engine:
             settings=settings,
             budget=budget or self.budget(),
             tests=tests,
+            user_tests=user_tests,
             progress=progress,
             cancel=cancel,
         )

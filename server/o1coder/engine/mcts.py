@@ -7,16 +7,21 @@ is their value); roll out greedily from the best new child (steps outside the tr
 they reach is verified and kept as a candidate) and blend V <- (1-a)V + a v_max; back up
 visit-weighted means to the root.
 
-With `direct_answer_first` (the default), the root starts with one verified code child: the
-greedy direct answer, written in the same batch as the tests (`opening`). If it passes every
-generated test the search ends at once; otherwise it stays a candidate and the tree search
-spends the rest of the budget on pseudocode-first paths.
+With `direct_answer_first` (the default), the root starts with verified code children: the
+direct answers (greedy, and `direct_samples` - 1 sampled), written in the same batch as the
+tests (`opening`): System 1. If they agree and pass every test that is not suspect, or the
+best of them passes every generated test, the search ends at once; otherwise they stay
+candidates and the tree search (System 2) spends the rest of the budget on pseudocode-first
+paths.
 
-The search stops when a verified candidate reaches the value threshold, the budget (tokens of
-every role, tree nodes, seconds) is used up, or nothing is left to expand. PRM values of
-pseudocode steps never stop it: only executed code can. The answer is the candidate with the
-best verified reward (PRM value breaking ties); if no code was reached, one greedy code step
-is written from the best pseudocode node so there is always code.
+Every verified candidate joins execution agreement (`agreement`): candidates are clustered by
+their outputs on the tests' inputs, and a test that contradicts a consensus of independent
+candidates is suspect and counts for no reward. The search stops when the answer (the best
+member of the best cluster) reaches the value threshold ("consensus" when independent
+candidates agree on it, else "threshold"), the budget (tokens of every role, tree nodes,
+seconds) is used up, or nothing is left to expand. PRM values of pseudocode steps never stop
+it: only executed code can. If no code was reached, one greedy code step is written from the
+best pseudocode node so there is always code.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from o1coder.config import SearchSettings
-from o1coder.engine.steps import Candidate, StepRunner, best_candidate
+from o1coder.engine.steps import Candidate, StepRunner
 from o1coder.engine.tree import Node, backpropagate, ucb
 from o1coder.engine.types import CODE, REFINE, STRUCTURE, ProgressCallback, ProgressEvent
 
@@ -36,7 +41,7 @@ class SearchOutcome:
     root: Node
     candidates: list[Candidate]
     best: Candidate | None
-    stopped_by: str  # "threshold", "tokens", "nodes", "seconds", "exhausted"
+    stopped_by: str  # "consensus", "threshold", "tokens", "nodes", "seconds", "exhausted"
     iterations: int
 
 
@@ -98,14 +103,14 @@ class MCTS:
         return SearchOutcome(
             root=self.root,
             candidates=self.runner.candidates,
-            best=best_candidate(self.runner.candidates),
+            best=self.runner.best(),
             stopped_by=stopped_by,
             iterations=self.iterations,
         )
 
     def stop_reason(self) -> str | None:
         if self.solved():
-            return "threshold"
+            return "consensus" if self.runner.agreement.consensus else "threshold"
         if self.meter.tokens_left < self.settings.branching:
             return "tokens"  # not one token per child of an expansion left
         return self.meter.exhausted()
@@ -117,7 +122,7 @@ class MCTS:
         return max(1, min(s.parallel_leaves, self.meter.tokens_left // s.branching))
 
     def solved(self) -> bool:
-        best = best_candidate(self.runner.candidates)
+        best = self.runner.best()
         return best is not None and best.reward >= self.settings.value_threshold
 
     def select(self) -> Node | None:
@@ -233,7 +238,7 @@ class MCTS:
     def _emit(self) -> None:
         if self.progress is None:
             return
-        best = best_candidate(self.runner.candidates)
+        best = self.runner.best()
         self.progress(
             ProgressEvent(
                 phase="search",

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 from o1coder.config import SearchSettings
 from o1coder.engine import prompts
+from o1coder.engine.agreement import Agreement, agree, with_suspects
 from o1coder.engine.budget import Meter, Verifier
 from o1coder.engine.problem import Problem, assemble_program
-from o1coder.engine.tree import Node, backpropagate
+from o1coder.engine.tree import Node, backpropagate, refresh_values
 from o1coder.engine.types import CODE, Step
 from o1coder.models.backend import Backend, Continuation, SampleParams
 from o1coder.sandbox.types import TestCase, VerificationReport
@@ -24,7 +25,11 @@ from o1coder.sandbox.types import TestCase, VerificationReport
 
 @dataclass
 class Candidate:
-    """A verified piece of code and the steps that led to it."""
+    """A verified piece of code and the steps that led to it.
+
+    `report` is the sandbox's report with the tests that execution agreement found suspect
+    marked so (`raw_report` is the sandbox's own); `reward` is computed from `report`.
+    """
 
     code: str
     steps: list[Step]
@@ -32,11 +37,25 @@ class Candidate:
     reward: float
     prm_value: float | None = None
     node: Node | None = None  # the tree node, or a rollout's node outside the tree
+    raw_report: VerificationReport | None = None
+
+    def __post_init__(self) -> None:
+        if self.raw_report is None:
+            self.raw_report = self.report
 
     @property
     def rank(self) -> tuple[float, float]:
         """Verified reward first, the PRM value breaking ties."""
         return (self.reward, self.prm_value if self.prm_value is not None else 0.0)
+
+    def judge_with(self, suspect: dict[str, str], agreeing: int, compile_weight: float) -> None:
+        """Mark the suspect tests in this candidate's report and recompute its reward."""
+        assert self.raw_report is not None
+        self.report = with_suspects(self.raw_report, suspect, agreeing)
+        self.reward = self.report.reward(compile_weight)
+        if self.node is not None and self.node.is_code:
+            self.node.report, self.node.reward = self.report, self.reward
+            self.node.value = self.reward
 
 
 def best_candidate(candidates: Sequence[Candidate]) -> Candidate | None:
@@ -46,6 +65,22 @@ def best_candidate(candidates: Sequence[Candidate]) -> Candidate | None:
         if best is None or candidate.rank > best.rank:
             best = candidate
     return best
+
+
+def reconcile(candidates: Sequence[Candidate], compile_weight: float) -> Agreement:
+    """Execution agreement over `candidates`: suspect tests marked in every report, rewards updated."""
+    agreement = agree(candidates)
+    agreeing = agreement.winner.independent if agreement.winner else 0
+    for candidate in candidates:
+        candidate.judge_with(agreement.suspect, agreeing, compile_weight)
+    return agreement
+
+
+def consensus_answer(candidates: Sequence[Candidate], agreement: Agreement) -> Candidate | None:
+    """The best member of the best cluster (the best candidate when none loaded)."""
+    if agreement.winner is None:
+        return best_candidate(candidates)
+    return candidates[agreement.winner.members[0]]
 
 
 def normalize_step(text: str) -> str:
@@ -91,6 +126,8 @@ class StepRunner:
         self.meter = meter
         self.root = Node.root(prompts.method_messages(problem))
         self.candidates: list[Candidate] = []
+        self.agreement = agree([])
+        self._reports: dict[str, VerificationReport] = {}  # program -> its report: each runs once
         self._next_id = 1
         self._suffixes: dict[tuple[str, str], list[int]] = {}
 
@@ -185,26 +222,33 @@ class StepRunner:
                 self.meter.nodes += len(children)
         return out
 
-    def add_direct_answer(self, prefix: Sequence[int], out: Continuation) -> Node | None:
-        """The greedy direct answer (no plan) as a verified code child of the root.
+    def add_direct_answers(self, prefix: Sequence[int], outs: Sequence[Continuation]) -> list[Node]:
+        """The direct answers (no plan) as verified code children of the root, judged in one batch.
 
-        Its policy tokens are the direct prompt and the answer as sampled (so judging it reuses
-        that KV cache); for another backend it reads as a step-1 code step of the method prompt.
-        None if the answer holds no code.
+        Their policy tokens are the direct prompt and each answer as sampled (so judging reuses
+        that KV cache); for another backend they read as step-1 code steps of the method prompt.
+        Answers without code are left out.
         """
-        code = prompts.extract_code(out.text)
-        if not any(ch.isalnum() for ch in code):
-            return None
-        node = Node(id=self._next_id, parent=self.root, action=CODE, content=code, depth=1, is_terminal=True)
-        self._next_id += 1
-        # an end-of-turn token is left out: the judgement suffix starts by ending the turn
-        answer = out.tokens[:-1] if out.finish_reason == "eos" else out.tokens
-        node.set_tokens(self.policy, [*prefix, *answer])
-        self.root.children.append(node)
-        self.meter.nodes += 1
-        self.value([node])
+        nodes = []
+        for out in outs:
+            code = prompts.extract_code(out.text)
+            if not any(ch.isalnum() for ch in code):
+                continue
+            node = Node(id=self._next_id, parent=self.root, action=CODE, content=code, depth=1, is_terminal=True)
+            self._next_id += 1
+            # an end-of-turn token is left out: the judgement suffix starts by ending the turn
+            answer = out.tokens[:-1] if out.finish_reason == "eos" else out.tokens
+            node.set_tokens(self.policy, [*prefix, *answer])
+            self.root.children.append(node)
+            nodes.append(node)
+        self.meter.nodes += len(nodes)
+        self.value(nodes)
         backpropagate(self.root)
-        return node
+        return nodes
+
+    def best(self) -> Candidate | None:
+        """The answer so far: the best member of the best cluster of behaviour."""
+        return consensus_answer(self.candidates, self.agreement)
 
     def judge_suffix(self, backend: Backend, question: str) -> list[int]:
         key = (backend.name, question)
@@ -226,13 +270,24 @@ class StepRunner:
         )
         for node, value in zip(nodes, values, strict=True):
             node.prm_value = node.value = value
-        for node in nodes:
-            if node.is_code:
-                self.verify(node)
+        verified = [self.verify(node) for node in nodes if node.is_code]
+        if verified:
+            self.reconcile()
+
+    def reconcile(self) -> None:
+        """Re-run execution agreement over every candidate; if the suspect tests changed, every
+        code node's reward (its value) follows, and the tree's backed-up values with it."""
+        before = set(self.agreement.suspect)
+        self.agreement = reconcile(self.candidates, self.settings.compile_weight)
+        if set(self.agreement.suspect) != before:
+            refresh_values(self.root)
 
     def verify(self, node: Node) -> Candidate:
+        """Run the node's code against the tests; agreement is applied by `reconcile` (callers)."""
         program = assemble_program(self.problem, node.content)
-        report = self.meter.verify(self.verifier, program, self.tests)
+        report = self._reports.get(program)
+        if report is None:
+            report = self._reports[program] = self.meter.verify(self.verifier, program, self.tests)
         node.report = report
         node.reward = node.value = report.reward(self.settings.compile_weight)
         candidate = Candidate(node.content, node.steps(), report, node.reward, node.prm_value, node)

@@ -4,6 +4,7 @@ one strategy, then a SolveResult with its costs."""
 from __future__ import annotations
 
 from o1coder.config import STRATEGIES, SearchSettings
+from o1coder.engine.agreement import agree
 from o1coder.engine.baselines import best_of_n, greedy, pseudocode_chain
 from o1coder.engine.budget import Meter, Verifier, unique_backends
 from o1coder.engine.mcts import MCTS
@@ -35,10 +36,15 @@ def solve(
     settings: SearchSettings,
     budget: Budget,
     tests: list[TestCase] | None = None,
+    user_tests: list[TestCase] | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> SolveResult:
-    """Solve `problem` with `settings.strategy` within `budget` (which the test generation also spends)."""
+    """Solve `problem` with `settings.strategy` within `budget` (which the test generation also spends).
+
+    `tests` replace the generated tests; `user_tests` join them (first), judged by the same
+    execution agreement: one that contradicts a consensus is reported `suspect`.
+    """
     if settings.strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {settings.strategy!r}: use one of {', '.join(STRATEGIES)}")
     notify = progress or (lambda _event: None)
@@ -51,10 +57,19 @@ def solve(
     # The greedy answer, and the search's starting answer, are written with the tests when one
     # model serves both roles (one batch); see `opening`.
     direct = settings.strategy == "greedy" or (settings.strategy == "mcts" and settings.direct_answer_first)
+    samples = settings.direct_samples if settings.strategy == "mcts" else 1
     if tests is None:
         notify(ProgressEvent(phase="tests", message="writing tests"))
     opening = open_solve(
-        problem, policy=policy, tcg=tcg, settings=settings, meter=meter, tests=tests, direct=direct
+        problem,
+        policy=policy,
+        tcg=tcg,
+        settings=settings,
+        meter=meter,
+        tests=tests,
+        direct=direct,
+        samples=samples,
+        given=user_tests,
     )
     tests = opening.tests
     notify(
@@ -69,6 +84,7 @@ def solve(
     answer: Candidate | None
     tree: Node | None = None
     stopped_by = "done"
+    candidates: list[Candidate] = []
     if settings.strategy in ("mcts", "pseudocode"):
         runner = StepRunner(
             problem, tests, policy=policy, prm=prm, verifier=verifier, settings=settings, meter=meter
@@ -76,11 +92,12 @@ def solve(
         tree = runner.root
         if settings.strategy == "mcts":
             if opening.direct is not None:
-                runner.add_direct_answer(opening.direct.prefix, opening.direct.answer)
+                runner.add_direct_answers(opening.direct.prefix, opening.direct.answers)
             outcome = MCTS(runner, settings, progress).run()
             answer, stopped_by = outcome.best, outcome.stopped_by
         else:
             answer = pseudocode_chain(runner)
+        candidates = runner.candidates
     elif settings.strategy == "greedy":
         answer = greedy(
             problem,
@@ -92,9 +109,16 @@ def solve(
             answer=opening.direct.answer if opening.direct else None,
         )
     else:
-        answer = best_of_n(problem, tests, policy=policy, verifier=verifier, settings=settings, meter=meter)
+        candidates = []
+        answer = best_of_n(
+            problem, tests, policy=policy, verifier=verifier, settings=settings, meter=meter, into=candidates
+        )
+    if settings.strategy == "greedy" and answer is not None:
+        candidates = [answer]
 
-    result = _result(answer, tests, tree, _stats(settings.strategy, meter, stopped_by))
+    stats = _stats(settings.strategy, meter, stopped_by)
+    _agreement_stats(stats, candidates, answer)
+    result = _result(answer, tests, tree, stats)
     notify(
         ProgressEvent(
             phase="done",
@@ -123,6 +147,19 @@ def _stats(strategy: str, meter: Meter, stopped_by: str) -> SearchStats:
         tokens_per_second=spent.tokens_generated / wall if wall > 0 else 0.0,
         stopped_by=stopped_by,
     )
+
+
+def _agreement_stats(stats: SearchStats, candidates: list[Candidate], answer: Candidate | None) -> None:
+    """Candidates verified, clusters of behaviour among them, suspect tests in the answer."""
+    stats.candidates = len(candidates)
+    stats.clusters = len(agree(candidates).clusters) if candidates else 0
+    stats.suspect_tests = answer.report.suspect if answer is not None else 0
+    if stats.stopped_by in ("consensus", "threshold"):
+        stats.ended_by = stats.stopped_by
+    elif stats.stopped_by in ("tokens", "nodes", "seconds"):
+        stats.ended_by = "budget"
+    else:
+        stats.ended_by = stats.stopped_by or "done"
 
 
 def _result(

@@ -132,3 +132,12 @@ def backpropagate(node: Node | None) -> None:
             weights = [max(child.visits, 1) for child in node.children]
             node.value = sum(w * c.value for w, c in zip(weights, node.children, strict=True)) / sum(weights)
         node = node.parent
+
+
+def refresh_values(root: Node) -> None:
+    """Recompute the backed-up values of every expanded node from its children (visits unchanged),
+    after values below changed (a code node's reward, when agreement found other tests suspect)."""
+    order = [node for node in root.iter_tree() if node.children]
+    for node in reversed(order):  # children before parents
+        weights = [max(child.visits, 1) for child in node.children]
+        node.value = sum(w * c.value for w, c in zip(weights, node.children, strict=True)) / sum(weights)

@@ -86,7 +86,13 @@ class SearchStats:
     judgements: int = 0
     wall_seconds: float = 0.0
     tokens_per_second: float = 0.0
-    stopped_by: str = ""  # "threshold", "tokens", "nodes", "seconds", "exhausted", "done"
+    stopped_by: str = ""  # "consensus", "threshold", "tokens", "nodes", "seconds", "exhausted", "done"
+    # what ended the solve: "consensus" (independent candidates agree and pass the tests that
+    # are not suspect), "threshold" (a candidate passes them alone), "budget", "exhausted", "done"
+    ended_by: str = ""
+    candidates: int = 0  # programs verified
+    clusters: int = 0  # distinct behaviours among them (execution agreement)
+    suspect_tests: int = 0  # tests the answer's consensus contradicts
 
     @property
     def reevaluation_ratio(self) -> float:

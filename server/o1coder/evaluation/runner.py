@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import statistics
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
@@ -37,6 +38,10 @@ class EvalRecord:
     stopped_by: str
     prompt_version: str
     error: str = ""
+    ended_by: str = ""
+    candidates: int = 0
+    clusters: int = 0
+    suspect_tests: int = 0
 
 
 def check_solution(problem: EvalProblem, program: str) -> tuple[bool, str]:
@@ -74,6 +79,10 @@ def record_for(problem: EvalProblem, result: SolveResult, strategy: str, seconds
         stopped_by=s.stopped_by,
         prompt_version=s.prompt_version,
         error=error[:300],
+        ended_by=s.ended_by,
+        candidates=s.candidates,
+        clusters=s.clusters,
+        suspect_tests=s.suspect_tests,
     )
 
 
@@ -139,6 +148,9 @@ def summarize(records: list[EvalRecord]) -> dict:
     if not n:
         return {"problems": 0}
     asprs = [r.aspr for r in records if r.aspr is not None]
+    ended: dict[str, int] = {}
+    for r in records:
+        ended[r.ended_by or r.stopped_by or "-"] = ended.get(r.ended_by or r.stopped_by or "-", 0) + 1
     return {
         "strategy": records[0].strategy,
         "problems": n,
@@ -146,7 +158,11 @@ def summarize(records: list[EvalRecord]) -> dict:
         "passed": sum(r.passed for r in records),
         "aspr": sum(asprs) / len(asprs) if asprs else None,
         "tokens_per_problem": sum(r.tokens_generated for r in records) / n,
+        "median_tokens": statistics.median(r.tokens_generated for r in records),
         "seconds_per_problem": sum(r.seconds for r in records) / n,
+        "median_seconds": statistics.median(r.seconds for r in records),
+        "ended_by": dict(sorted(ended.items())),
+        "suspect_tests_per_problem": sum(r.suspect_tests for r in records) / n,
         "prompt_evaluated_per_problem": sum(r.prompt_tokens_evaluated for r in records) / n,
         "reevaluation_ratio": (
             sum(r.prompt_tokens_evaluated + r.tokens_generated for r in records)
@@ -156,14 +172,19 @@ def summarize(records: list[EvalRecord]) -> dict:
 
 
 def format_table(summaries: list[dict]) -> str:
-    head = f"{'strategy':<12} {'n':>4} {'pass@1':>7} {'ASPR':>6} {'tok/prob':>9} {'s/prob':>7} {'re-eval':>8}"
+    head = (
+        f"{'strategy':<12} {'n':>4} {'pass@1':>7} {'ASPR':>6} {'tok/prob':>9} {'med tok':>8} {'s/prob':>7} "
+        f"{'med s':>6} {'re-eval':>8}  ended by"
+    )
     rows = [head, "-" * len(head)]
     for s in summaries:
         if not s.get("problems"):
             continue
         aspr = f"{s['aspr']:.2f}" if s.get("aspr") is not None else "-"
+        ended = ", ".join(f"{k} {v}" for k, v in s.get("ended_by", {}).items())
         rows.append(
             f"{s['strategy']:<12} {s['problems']:>4} {s['pass@1']:>7.1%} {aspr:>6} "
-            f"{s['tokens_per_problem']:>9.0f} {s['seconds_per_problem']:>7.1f} {s['reevaluation_ratio']:>7.2f}x"
+            f"{s['tokens_per_problem']:>9.0f} {s.get('median_tokens', 0):>8.0f} {s['seconds_per_problem']:>7.1f} "
+            f"{s.get('median_seconds', 0):>6.1f} {s['reevaluation_ratio']:>7.2f}x  {ended}"
         )
     return "\n".join(rows)

@@ -13,6 +13,9 @@ class TestStatus(StrEnum):
     FAILED = "failed"  # an assertion failed
     ERROR = "error"  # any other exception, or the candidate code did not load
     TIMEOUT = "timeout"
+    # set by the engine, not the sandbox: the test's expected value contradicts what several
+    # independent candidates agree on (o1coder.engine.agreement); counts for no pass rate
+    SUSPECT = "suspect"
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,18 @@ class VerificationReport:
         return len(self.outcomes)
 
     @property
+    def suspect(self) -> int:
+        return sum(o.status is TestStatus.SUSPECT for o in self.outcomes)
+
+    @property
+    def judged(self) -> int:
+        """Tests that count: all but the suspect ones."""
+        return self.total - self.suspect
+
+    @property
     def pass_rate(self) -> float:
-        return self.passed / self.total if self.outcomes else 0.0
+        """Passed over judged tests (suspect ones left out); 0.0 with none."""
+        return self.passed / self.judged if self.judged else 0.0
 
     def reward(self, compile_weight: float) -> float:
         """O1-CODER terminal reward: a*compile + (1-a)*pass_rate."""
@@ -74,5 +87,5 @@ class VerificationReport:
         d = asdict(self)
         for o in d["outcomes"]:
             o["status"] = o["status"].value if isinstance(o["status"], TestStatus) else o["status"]
-        d.update(passed=self.passed, total=self.total)
+        d.update(passed=self.passed, total=self.total, suspect=self.suspect)
         return d

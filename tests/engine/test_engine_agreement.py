@@ -1,0 +1,161 @@
+"""Execution agreement: clustering, CodeT scores and suspect tests, against hand-computed cases.
+
+Reports come from the BehaviourVerifier FAKE (scripted outputs per test); solves use the
+ScriptedBackend FAKE.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from fakes import DIRECT, TCG, BehaviourVerifier, ScriptedBackend
+
+from o1coder.config import SearchSettings
+from o1coder.engine.agreement import agree, code_identity
+from o1coder.engine.problem import Problem
+from o1coder.engine.steps import Candidate, consensus_answer, reconcile
+from o1coder.engine.strategies import solve
+from o1coder.engine.types import CODE, Budget, Step
+from o1coder.sandbox.types import TestCase, TestStatus
+
+TESTS = [TestCase(f"t{i}", f"assert f({i}) == {i}") for i in range(1, 5)]
+# the last test's expected value is wrong: the right function returns 4 there
+EXPECTED = {"t1": 1, "t2": 2, "t3": 3, "t4": 5}
+RIGHT = {"t1": 1, "t2": 2, "t3": 3, "t4": 4}
+OFF_BY_ONE = {"t1": 2, "t2": 3, "t3": 4, "t4": 5}  # passes only the wrong test
+PLEASER = {"t1": 1, "t2": 2, "t3": 3, "t4": 5}  # agrees with every test
+
+
+def candidates(*programs: tuple[str, dict]) -> list[Candidate]:
+    """Candidates from (code, behaviour) pairs, verified by the fake."""
+    verifier = BehaviourVerifier({code: behaviour for code, behaviour in programs}, EXPECTED)
+    out = []
+    for code, _ in programs:
+        report = verifier(code, TESTS)
+        out.append(Candidate(code, [Step(CODE, code)], report, report.reward(0.1)))
+    return out
+
+
+def test_code_identity_ignores_comments_and_layout():
+    assert code_identity("def f(x):\n    return x  # mine\n") == code_identity("def f(x): return x")
+    assert code_identity("def f(x):\n    return x\n") != code_identity("def f(x):\n    return x + 0\n")
+
+
+def test_two_independent_programs_agreeing_make_the_contradicted_test_suspect():
+    pool = candidates(
+        ("def f(x):\n    return x  # RIGHT-a", RIGHT),
+        ("def f(x):\n    return int(x)  # RIGHT-b", RIGHT),
+        ("def f(x):\n    return x + 1  # OFF", OFF_BY_ONE),
+    )
+    agreement = agree(pool)
+    # clusters: {RIGHT-a, RIGHT-b} 2 members x 3 tests = 6; {OFF} 1 x 1 = 1
+    assert [c.members for c in agreement.clusters] == [(0, 1), (2,)]
+    assert [c.score for c in agreement.clusters] == [6, 1]
+    assert agreement.consensus and agreement.winner.independent == 2
+    assert agreement.suspect == {"t4": "4"}
+    reconcile(pool, 0.1)
+    answer = consensus_answer(pool, agreement)
+    assert answer is pool[0]
+    statuses = [o.status for o in answer.report.outcomes]
+    assert statuses == [TestStatus.PASSED] * 3 + [TestStatus.SUSPECT]
+    assert "2 different candidates agree on 4" in answer.report.outcomes[3].message
+    assert answer.report.pass_rate == 1.0 and answer.reward == pytest.approx(1.0)
+    assert pool[0].raw_report.outcomes[3].status is TestStatus.FAILED  # the sandbox's own report kept
+    # the off-by-one program passed only the suspect test: it counts for no one
+    assert pool[2].report.passed == 0 and pool[2].reward == pytest.approx(0.1)
+
+
+def test_one_program_sampled_twice_is_not_a_consensus():
+    same = "def f(x):\n    return x  # RIGHT"
+    pool = candidates((same, RIGHT), (same + "\n", RIGHT), ("def f(x):\n    return x  # PLEASE", PLEASER))
+    agreement = agree(pool)
+    # {RIGHT, RIGHT} 2 members x 3 tests = 6, {PLEASE} 1 x 4 = 4: the duplicates win the vote...
+    assert agreement.clusters[0].members == (0, 1) and agreement.clusters[0].independent == 1
+    # ...but one program twice overrules no test
+    assert not agreement.consensus and agreement.suspect == {}
+
+
+def test_with_no_test_passed_the_larger_cluster_wins():
+    pool = candidates(
+        ("def f(x):\n    return x + 1  # OFF-a", OFF_BY_ONE | {"t4": 6}),
+        ("def f(x):\n    return 1 + x  # OFF-b", OFF_BY_ONE | {"t4": 6}),
+        ("def f(x):\n    return 0  # ZERO", {"t1": 0, "t2": 0, "t3": 0, "t4": 0}),
+    )
+    agreement = agree(pool)
+    assert [c.score for c in agreement.clusters] == [0, 0]
+    assert agreement.winner.members == (0, 1)
+    assert agreement.suspect == {"t1": "2", "t2": "3", "t3": "4", "t4": "6"}
+
+
+def test_programs_that_did_not_load_have_no_say():
+    pool = candidates(("def f(x):\n    return x  # RIGHT", RIGHT))
+    broken = Candidate("def f(", [Step(CODE, "def f(")], replace(pool[0].report, compiled=False), 0.0)
+    agreement = agree([*pool, broken])
+    assert [c.members for c in agreement.clusters] == [(0,)]
+
+
+# -- a solve: System 1 ends at a consensus and reports the suspect test ----------------------------
+
+PROBLEM = Problem.from_source('def f(x):\n    """Return x."""\n')
+
+
+def reply(body: str) -> str:
+    return f"```python\ndef f(x):\n    {body}\n```<|im_end|>"
+
+
+def test_agreeing_direct_answers_end_the_solve_by_consensus_with_the_wrong_test_suspect():
+    backend = ScriptedBackend(
+        {
+            DIRECT: [reply("return x  # A"), reply("return int(x)  # B"), reply("return x + 1  # C")],
+            TCG: ["1) == 1\n```"],
+        },
+        name="fake",
+    )
+    verifier = BehaviourVerifier({"# A": RIGHT, "# B": RIGHT, "# C": OFF_BY_ONE}, EXPECTED)
+    result = solve(
+        PROBLEM,
+        policy=backend,
+        prm=backend,
+        tcg=backend,
+        verifier=verifier,
+        settings=SearchSettings(seed=1),
+        budget=Budget(tokens=3000, nodes=40, seconds=60),
+        tests=TESTS,
+    )
+    assert "# A" in result.code
+    assert result.stats.ended_by == "consensus" and result.stats.stopped_by == "consensus"
+    assert (result.stats.candidates, result.stats.clusters, result.stats.suspect_tests) == (3, 2, 1)
+    assert [o.status.value for o in result.test_results.outcomes] == ["passed"] * 3 + ["suspect"]
+    assert len(backend.generate_calls) == 1  # System 1 only: no tree search was needed
+    data = result.to_json()
+    assert data["test_results"]["outcomes"][3]["status"] == "suspect"
+    assert data["stats"]["ended_by"] == "consensus"
+
+
+def test_user_tests_join_the_generated_ones_and_can_be_suspect():
+    backend = ScriptedBackend(
+        {
+            DIRECT: [reply("return x  # A"), reply("return int(x)  # B"), reply("return x  # A")],
+            TCG: ["1) == 1\nassert f(2) == 2\n```"],
+        },
+        name="fake",
+    )
+    user = [TestCase("mine", "assert f(4) == 5")]
+    expected = {"mine": 5, "test_1": 1, "test_2": 2}
+    behaviour = {"mine": 4, "test_1": 1, "test_2": 2}
+    verifier = BehaviourVerifier({"# A": behaviour, "# B": behaviour}, expected)
+    result = solve(
+        PROBLEM,
+        policy=backend,
+        prm=backend,
+        tcg=backend,
+        verifier=verifier,
+        settings=SearchSettings(seed=1),
+        budget=Budget(tokens=3000, nodes=40, seconds=60),
+        user_tests=user,
+    )
+    assert [t.name for t in result.tests] == ["mine", "test_1", "test_2"]
+    statuses = {o.name: o.status.value for o in result.test_results.outcomes}
+    assert statuses == {"mine": "suspect", "test_1": "passed", "test_2": "passed"}
+    assert result.stats.ended_by == "consensus"
