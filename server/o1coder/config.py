@@ -65,6 +65,9 @@ class SearchSettings:
     # direct answers the opening writes beside the tests (the greedy one, the rest sampled at
     # `temperature`): when they agree and pass the tests that are not suspect, no tree search
     direct_samples: int = 3
+    # repair steps along one path: a code node that fails checks that are not suspect may get
+    # children that rewrite it with the failing checks and the actual output in their prompt
+    max_repairs: int = 1
     exploration: float = 0.5  # c in UCB
     unvisited_bonus: float = 0.9  # finite UCB score bonus for an unvisited child
     rollout_alpha: float = 0.5  # V <- (1-a) V + a v_max
@@ -188,6 +191,7 @@ def _validate(s: Settings) -> None:
     _check(1 <= q.rollout_branch <= 16, "search.rolloutBranch", "must be between 1 and 16")
     _check(1 <= q.parallel_leaves <= 8, "search.parallelLeaves", "must be between 1 and 8")
     _check(1 <= q.direct_samples <= 8, "search.directSamples", "must be between 1 and 8")
+    _check(0 <= q.max_repairs <= 4, "search.maxRepairs", "must be between 0 and 4")
     _check(0.0 <= q.rollout_alpha <= 1.0, "search.rolloutAlpha", "must be between 0 and 1")
     _check(0.0 <= q.compile_weight <= 1.0, "search.compileWeight", "must be between 0 and 1")
     _check(0.0 < q.value_threshold <= 1.0, "search.valueThreshold", "must be in (0, 1]")

@@ -14,7 +14,16 @@ from o1coder.engine.mcts import MCTS, child_actions, rollout_action
 from o1coder.engine.problem import Problem
 from o1coder.engine.steps import Candidate, StepRunner, best_candidate
 from o1coder.engine.tree import Node
-from o1coder.engine.types import CODE, REFINE, STRUCTURE, Budget, Cancelled, CancelToken, ProgressEvent
+from o1coder.engine.types import (
+    CODE,
+    REFINE,
+    REPAIR,
+    STRUCTURE,
+    Budget,
+    Cancelled,
+    CancelToken,
+    ProgressEvent,
+)
 from o1coder.sandbox import types as sandbox
 
 PROBLEM = Problem.from_source('def add(a, b):\n    """Add a and b."""\n')
@@ -231,7 +240,7 @@ def test_a_parallel_round_batches_every_model_call_of_its_leaves():
         A2: [lambda _prefix, params: f" refinement seeded {params.seed}"],
         A3: [code("HALF")],
     }
-    settings = replace(SETTINGS, parallel_leaves=2)
+    settings = replace(SETTINGS, parallel_leaves=2, max_repairs=0)  # rollouts end at their code
     mcts, backend, verifier = make(replies, settings=settings)
     mcts.iterate(mcts.root)
     alpha, beta, _ = mcts.root.children
@@ -303,7 +312,9 @@ def test_code_children_are_executed_and_their_reward_is_their_value():
     assert [c.reward for c in children] == [pytest.approx(1.0), pytest.approx(0.0), pytest.approx(0.1)]
     assert [c.value for c in children] == [c.reward for c in children]
     assert [c.prm_value for c in children] == [0.3, 0.5, 0.5]
-    assert all(c.is_terminal for c in children) and len(verifier.programs) == 3
+    assert len(verifier.programs) == 3
+    # the passing code is a leaf for good; failing code stays open for a repair step
+    assert [c.is_terminal for c in children] == [True, False, False]
     assert [p.stop for p in backend.generate_calls[0].params] == [prompts.CODE_STOPS] * 3
     assert len(backend.generate_calls) == 1  # the best child is code: no rollout
     assert a3.value == pytest.approx((1.0 + 0.0 + 0.1) / 3)
@@ -458,3 +469,26 @@ def test_a_round_takes_fewer_leaves_when_the_tokens_left_cannot_feed_them_all():
     outcome = mcts.run()
     assert outcome.stopped_by == "tokens"
     assert mcts.meter.seconds < 5
+
+
+def test_failing_code_gets_repair_children_that_see_the_failing_checks():
+    replies = {A3: [code("WRONG")], "Fix the code": [code("RIGHT")]}
+    mcts, backend, verifier = make(replies, settings=replace(SETTINGS, branching=3))
+    root = mcts.root
+    a1 = Node(id=1, parent=root, action=STRUCTURE, content="1. plan", depth=1, expanded=True)
+    a2 = Node(id=2, parent=a1, action=REFINE, content="1. refined", depth=2, expanded=True)
+    a3 = Node(id=3, parent=a2, action=REFINE, content="1. more", depth=3)
+    root.children, a1.children, a2.children, root.expanded = [a1], [a2], [a3], True
+    mcts.runner._next_id = 4
+    [wrong] = mcts.iterate(a3)  # three code children, all WRONG: one program, siblings merged
+    assert wrong.is_code and wrong.reward == pytest.approx(0.1) and not wrong.is_terminal
+    backend.generate_calls.clear()
+    repairs = mcts.iterate(wrong)
+    assert len(backend.generate_calls[0].prefixes) == 2  # b - 1 repair streams...
+    assert [c.action for c in repairs] == [REPAIR]  # ...both wrote the same fix: one child
+    prompt = backend.generate_calls[0].prefixes[0]
+    assert "### Step 5: Fix the code\nThe code above fails these checks:\n- failed" in prompt
+    assert prompt.endswith("Write the corrected function.\n```python\n")
+    assert repairs[0].reward == pytest.approx(1.0) and repairs[0].is_terminal
+    assert "Fix the code" in repairs[0].header and repairs[0].repairs == 1
+    assert mcts.solved()

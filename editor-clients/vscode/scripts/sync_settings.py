@@ -102,6 +102,12 @@ DOCS: dict[str, Doc] = {
         minimum=1,
         maximum=8,
     ),
+    "search.maxRepairs": Doc(
+        "Repair steps along one search path: failing code may get children that rewrite it from the failing "
+        "checks and the actual output; 0 turns repair off.",
+        minimum=0,
+        maximum=4,
+    ),
     "search.exploration": Doc("Exploration constant c in the UCB selection score."),
     "search.unvisitedBonus": Doc("Finite UCB score bonus given to an unvisited child."),
     "search.rolloutAlpha": Doc("Rollout mixing weight a: V <- (1 - a) V + a v_max.", minimum=0, maximum=1),

@@ -31,7 +31,15 @@ from dataclasses import dataclass
 from o1coder.config import SearchSettings
 from o1coder.engine.steps import Candidate, StepRunner
 from o1coder.engine.tree import Node, backpropagate, ucb
-from o1coder.engine.types import CODE, REFINE, STRUCTURE, ProgressCallback, ProgressEvent
+from o1coder.engine.types import (
+    CODE,
+    CODE_ACTIONS,
+    REFINE,
+    REPAIR,
+    STRUCTURE,
+    ProgressCallback,
+    ProgressEvent,
+)
 
 _ROLLOUT_SEED_OFFSET = 1_000_003
 
@@ -48,6 +56,8 @@ class SearchOutcome:
 def child_actions(node: Node, settings: SearchSettings) -> list[str]:
     """The action schedule: which steps the b children of `node` take."""
     b = settings.branching
+    if node.action in CODE_ACTIONS:  # failing code (a repairable leaf): rewrite it from its feedback
+        return [REPAIR] * max(1, b - 1)
     if node.action is None:
         direct = min(settings.direct_code_children, b - 1)
         return [STRUCTURE] * (b - direct) + [CODE] * direct
@@ -67,6 +77,8 @@ def rollout_action(node: Node, settings: SearchSettings) -> str:
     """The schedule's next step for a single rollout proposal, preferring to reach code."""
     if node.action is None:
         return STRUCTURE
+    if node.action in CODE_ACTIONS:
+        return REPAIR
     if node.action == STRUCTURE and settings.max_refine_steps >= 1:
         return REFINE
     return CODE
@@ -227,7 +239,7 @@ class MCTS:
 
     def fallback_code(self) -> None:
         """No code reached within the budget: one greedy code step from the best pseudocode node."""
-        pseudo = [n for n in self.root.iter_tree() if n.parent is not None and n.action != CODE]
+        pseudo = [n for n in self.root.iter_tree() if n.parent is not None and n.action not in CODE_ACTIONS]
         start = max(pseudo, key=lambda n: n.value) if pseudo else self.root
         children = self.runner.propose(
             start, [CODE], temperature=0.0, seeds=[self.settings.seed], attach=True, final=True

@@ -16,10 +16,11 @@ import re
 from collections.abc import Sequence
 
 from o1coder.engine.problem import Problem
-from o1coder.engine.types import CODE, REFINE, STRUCTURE
+from o1coder.engine.types import CODE, CODE_ACTIONS, REFINE, REPAIR, STRUCTURE
 from o1coder.models.backend import Backend
 
-PROMPT_VERSION = "o1c-prompts-2"  # 2: pseudocode lead "1.", terser TCG prompt, code stops at "### Step"
+# 2: pseudocode lead "1.", terser TCG prompt, code stops at "### Step"; 3: the repair step
+PROMPT_VERSION = "o1c-prompts-3"
 
 SYSTEM_PROMPT = (
     "You are an expert Python programmer. You always think in pseudocode first: you plan the "
@@ -35,7 +36,13 @@ STEP_TITLES = {
     STRUCTURE: "Define the algorithm structure (pseudocode)",
     REFINE: "Refine the pseudocode",
     CODE: "Generate the Python code",
+    REPAIR: "Fix the code",
 }
+# The repair step's header carries the execution feedback of the code it fixes (what the
+# sandbox reported), then opens the code block for the corrected function.
+REPAIR_FEEDBACK = "The code above fails these checks:\n{failures}\nWrite the corrected function.\n"
+MAX_FEEDBACK_LINES = 3
+MAX_FEEDBACK_CHARS = 240
 CODE_FENCE = "```python\n"
 PSEUDOCODE_LEAD = "1."
 STEP_STOPS = ("### Step", "```", "<|im_end|>")
@@ -77,21 +84,33 @@ def chat_prefix(backend: Backend, problem: Problem) -> str:
     return backend.render_chat(method_messages(problem), add_generation_prompt=True)
 
 
-def step_header(action: str, k: int) -> str:
-    """The header the engine writes before the model's content of step `k`."""
+def step_header(action: str, k: int, feedback: str = "") -> str:
+    """The header the engine writes before the model's content of step `k` (a repair step's
+    carries `feedback`, see `repair_feedback`)."""
     header = f"### Step {k}: {STEP_TITLES[action]}\n"
-    return header + CODE_FENCE if action == CODE else header
+    if action == REPAIR:
+        header += REPAIR_FEEDBACK.format(failures=feedback)
+    return header + CODE_FENCE if action in CODE_ACTIONS else header
+
+
+def repair_feedback(failures: Sequence[str]) -> str:
+    """The failing checks a repair step shows, one `- ` line each, capped."""
+    lines = []
+    for text in list(failures)[:MAX_FEEDBACK_LINES]:
+        text = " ".join(text.split())
+        lines.append("- " + (text if len(text) <= MAX_FEEDBACK_CHARS else text[:MAX_FEEDBACK_CHARS] + "..."))
+    return "\n".join(lines)
 
 
 def step_lead(action: str) -> str:
     """The start of a step's content the engine writes for the model: pseudocode steps open a
     numbered list (without it a small model tends to jump to code at once)."""
-    return "" if action == CODE else PSEUDOCODE_LEAD
+    return "" if action in CODE_ACTIONS else PSEUDOCODE_LEAD
 
 
-def step_prompt(action: str, k: int) -> str:
+def step_prompt(action: str, k: int, feedback: str = "") -> str:
     """What the engine writes before the model continues step `k`: header and lead."""
-    return step_header(action, k) + step_lead(action)
+    return step_header(action, k, feedback) + step_lead(action)
 
 
 def step_content(action: str, generated: str) -> str:
@@ -101,7 +120,7 @@ def step_content(action: str, generated: str) -> str:
 
 def step_body(action: str, content: str) -> str:
     """What follows the header in a node's text: the content, closed and spaced."""
-    if action == CODE:
+    if action in CODE_ACTIONS:
         return content.rstrip() + "\n```\n\n"
     return content.rstrip() + "\n\n"
 
@@ -111,7 +130,7 @@ def step_segment(action: str, k: int, content: str) -> str:
 
 
 def stop_strings(action: str) -> tuple[str, ...]:
-    return CODE_STOPS if action == CODE else STEP_STOPS
+    return CODE_STOPS if action in CODE_ACTIONS else STEP_STOPS
 
 
 def clean_step_text(text: str) -> str:

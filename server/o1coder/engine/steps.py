@@ -18,9 +18,9 @@ from o1coder.engine.agreement import Agreement, agree, with_suspects
 from o1coder.engine.budget import Meter, Verifier
 from o1coder.engine.problem import Problem, assemble_program
 from o1coder.engine.tree import Node, backpropagate, refresh_values
-from o1coder.engine.types import CODE, Step
+from o1coder.engine.types import CODE, CODE_ACTIONS, REPAIR, Step
 from o1coder.models.backend import Backend, Continuation, SampleParams
-from o1coder.sandbox.types import TestCase, VerificationReport
+from o1coder.sandbox.types import TestCase, TestStatus, VerificationReport
 
 
 @dataclass
@@ -133,7 +133,7 @@ class StepRunner:
 
     def params(self, action: str, temperature: float, seed: int, cap: int | None = None) -> SampleParams:
         s = self.settings
-        limit = s.max_code_tokens if action == CODE else s.max_step_tokens
+        limit = s.max_code_tokens if action in CODE_ACTIONS else s.max_step_tokens
         return SampleParams(
             max_tokens=limit if cap is None else max(1, min(limit, cap)),
             temperature=temperature,
@@ -186,9 +186,10 @@ class StepRunner:
         cap = None if final else self.meter.tokens_left // max(1, len(streams))
         if cap == 0 or not streams:
             return out  # not one token per stream left: nothing proposed, the parents stay open
+        feedback = {id(parent): self.feedback(parent) for _, parent, action, _ in streams if action == REPAIR}
         prefixes = [
             parent.tokens_for(self.policy)
-            + self.policy.tokenize(prompts.step_header(action, parent.depth + 1))
+            + self.policy.tokenize(prompts.step_header(action, parent.depth + 1, feedback.get(id(parent), "")))
             + self.policy.tokenize(prompts.step_lead(action))
             for _, parent, action, _ in streams
         ]
@@ -206,8 +207,9 @@ class StepRunner:
                 parent=parent,
                 action=action,
                 content=content,
+                feedback=feedback.get(id(parent), "") if action == REPAIR else "",
                 depth=parent.depth + 1,
-                is_terminal=action == CODE,
+                is_terminal=action in CODE_ACTIONS,
             )
             written = len(prompts.step_lead(action))  # the body starts with the lead, already in `prefix`
             node.set_tokens(self.policy, prefix + reuse_tokens(self.policy, sample.tokens, node.body[written:]))
@@ -279,8 +281,36 @@ class StepRunner:
         code node's reward (its value) follows, and the tree's backed-up values with it."""
         before = set(self.agreement.suspect)
         self.agreement = reconcile(self.candidates, self.settings.compile_weight)
+        for candidate in self.candidates:
+            if candidate.node is not None and not candidate.node.expanded:
+                candidate.node.is_terminal = not self.repairable(candidate.node)
         if set(self.agreement.suspect) != before:
             refresh_values(self.root)
+
+    def repairable(self, node: Node) -> bool:
+        """A verified code node that fails checks (not suspect ones), with repairs left on its path."""
+        s = self.settings
+        return (
+            node.report is not None
+            and node.reward is not None
+            and node.reward < s.value_threshold
+            and node.repairs < s.max_repairs
+            and bool(self.failures(node))
+        )
+
+    def failures(self, node: Node) -> list[str]:
+        """What the sandbox said of the node's code where it failed: load error, failed checks."""
+        report = node.report
+        if report is None:
+            return []
+        if not report.compiled:
+            return [report.error] if report.error else []
+        failing = (TestStatus.FAILED, TestStatus.ERROR, TestStatus.TIMEOUT)
+        return [o.message or o.status.value for o in report.outcomes if o.status in failing]
+
+    def feedback(self, node: Node) -> str:
+        """The repair step's feedback for the code of `node`."""
+        return prompts.repair_feedback(self.failures(node))
 
     def verify(self, node: Node) -> Candidate:
         """Run the node's code against the tests; agreement is applied by `reconcile` (callers)."""

@@ -14,7 +14,7 @@ from o1coder.engine.prompts import PROMPT_VERSION
 from o1coder.engine.steps import Candidate, StepRunner
 from o1coder.engine.tree import Node
 from o1coder.engine.types import (
-    CODE,
+    CODE_ACTIONS,
     Budget,
     CancelToken,
     ProgressCallback,
@@ -171,7 +171,7 @@ def _result(
         )
     return SolveResult(
         code=answer.code,
-        pseudocode="\n\n".join(step.text for step in answer.steps if step.action != CODE),
+        pseudocode="\n\n".join(step.text for step in answer.steps if step.action not in CODE_ACTIONS),
         steps=answer.steps,
         tests=tests,
         test_results=answer.report,

@@ -12,7 +12,7 @@ from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
 
 from o1coder.engine.prompts import step_body, step_header
-from o1coder.engine.types import CODE, Step
+from o1coder.engine.types import CODE_ACTIONS, REPAIR, Step
 from o1coder.models.backend import Backend
 from o1coder.sandbox.types import VerificationReport
 
@@ -23,6 +23,7 @@ class Node:
     parent: Node | None = None
     action: str | None = None  # None at the root
     content: str = ""  # the model's step text (code for a code step), cleaned
+    feedback: str = ""  # a repair step: the failing checks of the code it fixes (in its header)
     depth: int = 0  # the root is 0, step k is at depth k
     children: list[Node] = field(default_factory=list)
     visits: int = 0
@@ -43,7 +44,7 @@ class Node:
     # ------------------------------------------------------------ text and tokens
     @property
     def header(self) -> str:
-        return step_header(self.action, self.depth) if self.action else ""
+        return step_header(self.action, self.depth, self.feedback) if self.action else ""
 
     @property
     def body(self) -> str:
@@ -77,7 +78,12 @@ class Node:
     # ------------------------------------------------------------ structure
     @property
     def is_code(self) -> bool:
-        return self.action == CODE
+        return self.action in CODE_ACTIONS
+
+    @property
+    def repairs(self) -> int:
+        """Repair steps on the path to this node (itself included)."""
+        return sum(node.action == REPAIR for node in self.path())
 
     def path(self) -> list[Node]:
         """From the first step down to this node (the root excluded)."""

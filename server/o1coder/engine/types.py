@@ -13,7 +13,9 @@ from o1coder.sandbox.types import TestCase, VerificationReport
 STRUCTURE = "structure"  # A1: define the algorithm's structure in pseudocode
 REFINE = "refine"  # A2: refine the pseudocode
 CODE = "code"  # A3: generate code from the pseudocode
-ACTIONS = (STRUCTURE, REFINE, CODE)
+REPAIR = "repair"  # rewrite failing code from its execution feedback (a code step too)
+ACTIONS = (STRUCTURE, REFINE, CODE, REPAIR)
+CODE_ACTIONS = (CODE, REPAIR)  # steps whose content is code
 
 
 class Cancelled(Exception):

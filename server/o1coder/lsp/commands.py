@@ -37,6 +37,7 @@ from o1coder.lsp.code_actions import (
 )
 from o1coder.lsp.jobs import Job
 from o1coder.lsp.progress import WorkProgress
+from o1coder.sandbox.types import TestCase
 
 if TYPE_CHECKING:
     from o1coder.engine.engine import Engine
@@ -193,7 +194,8 @@ def compute(snapshot: Snapshot, engine: Engine, token: CancelToken, progress: Ca
         edit = edits.refine_edit(text, target, _nonempty(plan, "refined plan"))
         return _source_outcome(snapshot, [edit], f"refined the plan of {_what(target)}", {"pseudocode": plan})
     if snapshot.kind == "implement":
-        solved = engine.solve(problem, progress=progress, cancel=token)
+        yours = _existing_tests(snapshot)
+        solved = engine.solve(problem, progress=progress, cancel=token, user_tests=yours or None)
         if not solved.code.strip():
             raise WorkError(f"the search found no code for {_what(target)}: raise o1coder.search.budgetTokens and retry")
         try:
@@ -201,7 +203,10 @@ def compute(snapshot: Snapshot, engine: Engine, token: CancelToken, progress: Ca
         except edits.CodeShapeError as exc:
             raise WorkError(f"cannot use the generated code: {exc}") from exc
         report = solved.test_results
-        passing = f"{report.passed}/{report.total} tests passing" if report is not None and report.total else "no tests"
+        passing = f"{report.passed}/{report.judged} tests passing" if report is not None and report.total else "no tests"
+        suspect = [o.name for o in report.outcomes if o.status.value == "suspect"] if report is not None else []
+        if suspect:
+            passing += f", {len(suspect)} suspect ({', '.join(suspect[:3])}{', ...' if len(suspect) > 3 else ''})"
         extra = {
             "code": solved.code,
             "pseudocode": solved.pseudocode,
@@ -212,6 +217,9 @@ def compute(snapshot: Snapshot, engine: Engine, token: CancelToken, progress: Ca
             "tokens": solved.stats.tokens_generated,
             "strategy": solved.stats.strategy,
             "stoppedBy": solved.stats.stopped_by,
+            "endedBy": solved.stats.ended_by,
+            "suspectTests": suspect,
+            "yourTests": len(yours),
         }
         return _source_outcome(
             snapshot, [edit], f"implemented {_what(target)}: {passing}, value {solved.value:.2f}", extra
@@ -219,6 +227,24 @@ def compute(snapshot: Snapshot, engine: Engine, token: CancelToken, progress: Ca
     if snapshot.kind == "tests":
         return _tests_outcome(snapshot, engine, problem, token, progress)
     raise WorkError(f"unknown work kind {snapshot.kind!r}")
+
+
+def _existing_tests(snapshot: Snapshot) -> list[TestCase]:
+    """The user's tests of the target in its tests file (open in the editor, or on disk)."""
+    target = snapshot.target
+    if not isinstance(target, edits.FunctionTarget) or snapshot.path is None:
+        return []
+    if snapshot.tests_doc is not None:
+        text = snapshot.tests_doc[2]
+    else:
+        path = edits.tests_file_for(snapshot.path, snapshot.root)
+        try:
+            text = path.read_text(encoding="utf-8") if path.is_file() else ""
+        except (OSError, UnicodeDecodeError):
+            text = ""
+    module = edits.import_line(snapshot.path, snapshot.root, ["x"], False).split()[1]
+    names = {module, snapshot.path.stem}
+    return tests_file.user_tests(text, target.name.split(".")[-1], names)
 
 
 def _nonempty(text: str, what: str) -> str:
@@ -347,7 +373,7 @@ def take_snapshot(ls: O1CoderServer, kind: str, args: WorkArgs) -> Snapshot | di
         return result(False, _no_target_reason(kind, target, args))
     root = _root_for(ls, path)
     tests_doc = None
-    if kind == "tests" and path is not None:
+    if kind in ("tests", "implement") and path is not None:
         test_uri = from_fs_path(str(edits.tests_file_for(path, root)))
         if test_uri and test_uri in ls.workspace.text_documents:
             test_doc = ls.workspace.get_text_document(test_uri)

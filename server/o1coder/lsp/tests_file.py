@@ -144,3 +144,46 @@ def def_lines(text: str, names: list[str]) -> dict[str, int]:
         if match and match.group(1) in names:
             out.setdefault(match.group(1), number)
     return out
+
+
+def user_tests(text: str, function_name: str, module_names: set[str]) -> list[TestCase]:
+    """The tests of `function_name` in a tests file, as the engine's user tests (pure).
+
+    Kept: top-level `assert` lines and parameterless `def test_*()` functions that mention the
+    function and do not use pytest (its fixtures and `raises` are not in the sandbox), each
+    with the file's imports except `pytest` and the imports of the module under test
+    (`module_names`: its dotted names; the candidate program defines the function itself).
+    A file that does not parse gives nothing.
+    """
+    try:
+        module = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    skipped = {*module_names, "pytest"}
+    imports = [
+        ast.get_source_segment(text, stmt) or ast.unparse(stmt) for stmt in module.body if _kept_import(stmt, skipped)
+    ]
+    head = "\n".join(imports)
+    out: list[TestCase] = []
+    for stmt in module.body:
+        names = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)}
+        if function_name not in names or "pytest" in names:
+            continue
+        if isinstance(stmt, ast.FunctionDef) and stmt.name.startswith("test") and not stmt.args.args:
+            if stmt.decorator_list:
+                continue
+            name = stmt.name
+        elif isinstance(stmt, ast.Assert):
+            name = f"line_{stmt.lineno}"
+        else:
+            continue
+        source = ast.get_source_segment(text, stmt) or ast.unparse(stmt)
+        out.append(TestCase(name=f"yours_{name}", source=f"{head}\n{source}" if head else source))
+    return out
+
+
+def _kept_import(stmt: ast.stmt, skipped: set[str]) -> bool:
+    """An absolute import of something other than pytest or the module under test."""
+    if isinstance(stmt, ast.Import):
+        return all(alias.name not in skipped for alias in stmt.names)
+    return isinstance(stmt, ast.ImportFrom) and stmt.level == 0 and stmt.module not in skipped

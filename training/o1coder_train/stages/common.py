@@ -34,6 +34,7 @@ def search_settings(cfg: TrainConfig, **changes: Any) -> SearchSettings:
         seed=cfg.seed,
         # synthesis wants pseudocode-first trees: a direct answer that passes would end the search
         direct_answer_first=False,
+        max_repairs=0,  # and plans: a repair step has no place in the O1-CODER step format it learns
     )
     for key, value in changes.items():
         setattr(base, key, value)
