@@ -12,12 +12,13 @@ from o1coder.commands.printable import printable
 from o1coder.commands.verify import BadInput, read_tests
 from o1coder.config import SettingsError
 from o1coder.engine.engine import Engine
-from o1coder.engine.problem import Problem, ProblemError
+from o1coder.engine.problem import Problem, ProblemError, assemble_program
 from o1coder.engine.types import SolveResult
 from o1coder.models.pool import RoleError
 from o1coder.sandbox import TestCase, isolation_summary
 
 MAX_INPUT_BYTES = 20_000
+MAX_MODULE_BYTES = 1 << 20  # with --function: a whole module
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -29,6 +30,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("file", nargs="?", default="-", help="problem file, or - for standard input")
     add_search_flags(p)
+    p.add_argument(
+        "--function",
+        metavar="NAME",
+        default=None,
+        help="FILE is a whole module: fill in its function NAME, with the module around it in the prompt "
+        "and in the sandbox (--json's code is then the whole module)",
+    )
     p.add_argument(
         "--tests",
         type=Path,
@@ -42,19 +50,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def read_problem_text(source: str) -> str:
+def read_problem_text(source: str, limit: int = MAX_INPUT_BYTES) -> str:
     if source == "-":
-        data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        data = sys.stdin.buffer.read(limit + 1)
         name = "standard input"
     else:
         path = Path(source)
         if not path.is_file():
             raise ProblemError(f"{source}: no such file")
         with path.open("rb") as fh:
-            data = fh.read(MAX_INPUT_BYTES + 1)
+            data = fh.read(limit + 1)
         name = source
-    if len(data) > MAX_INPUT_BYTES:
-        raise ProblemError(f"{name} is larger than {MAX_INPUT_BYTES} bytes; give one function or task")
+    if len(data) > limit:
+        hint = "give one function or task, or a module with --function NAME" if limit == MAX_INPUT_BYTES else ""
+        raise ProblemError(f"{name} is larger than {limit} bytes" + (f"; {hint}" if hint else ""))
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -63,7 +72,10 @@ def read_problem_text(source: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        problem = Problem.from_source(read_problem_text(args.file))
+        if args.function:
+            problem = Problem.from_module(read_problem_text(args.file, MAX_MODULE_BYTES), args.function)
+        else:
+            problem = Problem.from_source(read_problem_text(args.file))
         settings = settings_from_args(args)
         user_tests = (
             [TestCase(f"user_{t.name}", t.source) for t in read_tests(args.tests)] if args.tests is not None else None
@@ -80,6 +92,9 @@ def run(args: argparse.Namespace) -> int:
     status.done()
     if args.json:
         out = result.to_json()
+        if problem.module is not None and result.code.strip():
+            out["function_code"] = result.code
+            out["code"] = assemble_program(problem, result.code)
         out["isolation"] = isolation_summary()
         print(json.dumps(out, indent=2))
     else:

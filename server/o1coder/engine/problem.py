@@ -39,6 +39,9 @@ class Problem:
     entry_point: str | None = None
     signature: str | None = None
     docstring_examples: list[TestCase] = field(default_factory=list)
+    # the whole module the target lives in (a stub in a real file): `text` is then the prompt's
+    # view of it (see engine.context) and programs are this module with the target replaced
+    module: str | None = None
 
     @property
     def is_function(self) -> bool:
@@ -85,6 +88,21 @@ class Problem:
                 ast.get_docstring(target) or "", target.name, _defined_names(module)
             ),
         )
+
+    @classmethod
+    def from_module(cls, source: str, function: str, max_chars: int | None = None) -> Problem:
+        """The stub `function` of the module `source`: prompt with its context, run in the module."""
+        from o1coder.engine import context
+
+        try:
+            built = context.build(source, function, max_chars or context.DEFAULT_MAX_CHARS)
+        except context.ContextError as exc:
+            raise ProblemError(str(exc)) from None
+        problem = cls.from_source(built.text)
+        if problem.entry_point != function:
+            raise ProblemError(f"the context of {function} did not end with its definition; report this")
+        problem.module = source
+        return problem
 
     def accepts_call(self, call: ast.Call) -> bool:
         """Whether `call` binds to the target function's parameters (count and keyword names).
@@ -280,6 +298,8 @@ def assemble_program(problem: Problem, code: str) -> str:
     code = code.strip("\n")
     if problem.entry_point is None:
         return code.rstrip() + "\n"
+    if problem.module is not None:
+        return _in_module(problem, problem.module, code)
     try:
         module: ast.Module | None = ast.parse(code)
     except SyntaxError:
@@ -296,6 +316,54 @@ def assemble_program(problem: Problem, code: str) -> str:
         # A broken full definition: run it as written so the verifier reports why it fails.
         return _join(_problem_context(problem, {problem.entry_point}) + [code])
     return problem.text.rstrip("\n") + "\n" + _as_body(problem, code) + "\n"
+
+
+def _in_module(problem: Problem, source: str, code: str) -> str:
+    """The module with the target's definition replaced by the code's (its decorators kept).
+
+    What else the code defines or imports (a helper it wrote, an import it needs) goes just
+    before the target, where the names it may shadow are already bound. Code that does not
+    define the target is the target's new body.
+    """
+    from o1coder.engine.context import find_function
+
+    module = ast.parse(source)
+    target = find_function(module, problem.function_name)
+    lines = source.splitlines()
+    start = target.lineno  # the `def` line: decorators above it stay
+    end = target.end_lineno or target.lineno
+    indent = " " * target.col_offset
+    try:
+        written: ast.Module | None = ast.parse(code)
+    except SyntaxError:
+        written = None
+    defs = [
+        s for s in (written.body if written else []) if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)
+        and s.name == problem.function_name
+    ]
+    if written is not None and defs:
+        new_def = defs[-1]
+        code_lines = code.splitlines()
+        extras = [
+            ast.get_source_segment(code, s) or ast.unparse(s)
+            for s in written.body
+            if s is not new_def and not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
+        ]
+        definition = "\n".join(code_lines[new_def.lineno - 1 : new_def.end_lineno])
+        replacement = "\n\n".join([*extras, definition]) if extras else definition
+        replacement = textwrap.indent(textwrap.dedent(replacement), indent)
+    else:
+        header = "\n".join(lines[start - 1 : target.body[0].lineno - 1]) if target.body else lines[start - 1]
+        body_start = target.body[0]
+        if _is_docstring_stmt(body_start):  # keep the docstring, replace what follows it
+            header = "\n".join(lines[start - 1 : body_start.end_lineno])
+        column = body_start.col_offset if target.body else target.col_offset + 4
+        replacement = header + "\n" + textwrap.indent(textwrap.dedent(code).rstrip(), " " * column)
+    return "\n".join([*lines[: start - 1], replacement, *lines[end:]]) + "\n"
+
+
+def _is_docstring_stmt(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)
 
 
 def _problem_context(problem: Problem, defined: set[str]) -> list[str]:

@@ -163,6 +163,20 @@ class WorkError(Exception):
 # ------------------------------------------------------------------ the worker side
 
 
+def problem_for(snapshot: Snapshot) -> Any:
+    """The engine's Problem: a top-level function with its module around it (engine.context),
+    else (a method, a module that does not parse, a task) `problem_source`'s text."""
+    from o1coder.engine.problem import Problem, ProblemError
+
+    target = snapshot.target
+    if isinstance(target, edits.FunctionTarget) and "." not in target.qualname:
+        try:
+            return Problem.from_module(snapshot.text, target.name)
+        except ProblemError as exc:
+            log.info("using the function alone for %s: %s", target.qualname, exc)
+    return Problem.from_source(problem_source(snapshot))
+
+
 def problem_source(snapshot: Snapshot) -> str:
     """The text the engine's Problem is built from: module imports + the function, or the task."""
     target = snapshot.target
@@ -178,9 +192,8 @@ def problem_source(snapshot: Snapshot) -> str:
 
 def compute(snapshot: Snapshot, engine: Engine, token: CancelToken, progress: Callable[[ProgressEvent], None]) -> Outcome:
     """Run the engine for `snapshot` and build the edit. On the worker thread."""
-    from o1coder.engine.problem import Problem
 
-    problem = Problem.from_source(problem_source(snapshot))
+    problem = problem_for(snapshot)
     target = snapshot.target
     text = snapshot.text
     if snapshot.kind == "plan":

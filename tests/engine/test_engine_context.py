@@ -1,0 +1,110 @@
+"""The module around a stub: which definitions the prompt shows, the budget, and the program run."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from o1coder.engine import context
+from o1coder.engine.problem import Problem, ProblemError, assemble_program
+from o1coder.sandbox import TestCase, run_tests
+
+MODULE = '''"""Shapes."""
+import math
+
+SCALE = 10
+UNUSED = 99
+
+
+def helper(x):
+    """Scale x by SCALE."""
+    return x * SCALE
+
+
+def unrelated(y):
+    return y - 1
+
+
+class Box:
+    """A box of a given size."""
+
+    def __init__(self, size):
+        self.size = size
+
+    def area(self):
+        return self.size * self.size
+
+
+def boxed_total(values):
+    """A Box whose size is the sum of helper(v) for v in values.
+
+    >>> boxed_total([1, 2]).size
+    30
+    """
+    pass
+
+
+if __name__ == "__main__":
+    print(boxed_total([1]))
+'''
+
+
+def test_what_the_target_uses_comes_first_then_the_rest_while_the_budget_lasts():
+    roomy = context.build(MODULE, "boxed_total")
+    assert roomy.included == ("SCALE", "UNUSED", "helper", "unrelated", "Box") and roomy.left_out == ()
+    tree = ast.parse(roomy.text)
+    assert [getattr(s, "name", None) for s in tree.body][-1] == "boxed_total"  # the target last
+    assert "__main__" not in roomy.text and '"""Shapes."""' not in roomy.text
+
+    tight = context.build(MODULE, "boxed_total", max_chars=220)
+    # Box and helper are used by the target, SCALE by helper; unrelated and UNUSED are not
+    assert {"Box", "helper", "SCALE"} <= set(tight.included) | set(tight.summarized)
+    assert "unrelated" in tight.left_out
+    assert len(tight.text) - len(context._segment(MODULE, context.find_function(ast.parse(MODULE), "boxed_total"))) <= 220 + 10
+    assert "class Box" in tight.text  # needed: whole or by signature and docstring
+
+
+def test_a_definition_too_long_to_show_whole_is_summarized():
+    built = context.build(MODULE, "boxed_total", max_chars=150)
+    assert "Box" in built.summarized
+    assert "def area(self):\n        ..." in built.text and "self.size * self.size" not in built.text
+
+
+def test_the_program_is_the_module_with_only_the_target_replaced():
+    problem = Problem.from_module(MODULE, "boxed_total")
+    assert problem.module == MODULE and problem.entry_point == "boxed_total"
+    assert [t.source for t in problem.docstring_examples] == ["assert boxed_total([1, 2]).size == 30"]
+    code = "import functools\n\ndef boxed_total(values):\n    return Box(sum(helper(v) for v in values))\n"
+    program = assemble_program(problem, code)
+    assert program.startswith('"""Shapes."""\nimport math\n') and 'if __name__ == "__main__":' in program
+    assert "import functools\n\ndef boxed_total(values):\n    return Box(" in program
+    assert program.count("def boxed_total") == 1 and "pass\n" not in program.split("def boxed_total")[1]
+    body_only = assemble_program(problem, "    return Box(sum(helper(v) for v in values))")
+    assert '    """A Box whose' in body_only and body_only.count("def boxed_total") == 1
+    # and it runs in the sandbox with the module's helper, constant and class around it
+    report = run_tests(program, [TestCase("t", "assert boxed_total([1, 2]).size == 30")])
+    assert report.passed == 1, report.outcomes
+
+
+def test_an_unknown_function_or_a_broken_module_says_what_to_do():
+    with pytest.raises(ProblemError, match="no top-level function 'nope'.*helper"):
+        Problem.from_module(MODULE, "nope")
+    with pytest.raises(ProblemError, match="does not parse"):
+        Problem.from_module("def f(:\n", "f")
+
+
+def test_solve_function_names_the_functions_it_knows_when_the_name_is_wrong(tmp_path):
+    import subprocess
+    import sys
+
+    module = tmp_path / "shapes.py"
+    module.write_text(MODULE)
+    done = subprocess.run(
+        [sys.executable, "-m", "o1coder", "solve", str(module), "--function", "boxed", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0 and "no top-level function 'boxed'" in done.stderr
+    assert "boxed_total" in done.stderr and "Traceback" not in done.stderr
