@@ -15,7 +15,7 @@ from o1coder.engine.engine import Engine
 from o1coder.engine.problem import Problem, ProblemError, assemble_program
 from o1coder.engine.types import SolveResult
 from o1coder.models.pool import RoleError
-from o1coder.sandbox import TestCase, isolation_summary
+from o1coder.sandbox import TestCase, Workspace, isolation_summary
 
 MAX_INPUT_BYTES = 20_000
 MAX_MODULE_BYTES = 1 << 20  # with --function: a whole module
@@ -85,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
     status = StatusLine(enabled=not args.quiet)
     engine = Engine(settings)
     try:
-        result = engine.solve(problem, progress=status, user_tests=user_tests)
+        workspace = Workspace.for_module(Path(args.file)) if args.function and args.file != "-" else None
+        result = engine.solve(problem, progress=status, user_tests=user_tests, workspace=workspace)
     except RoleError as exc:
         status.done()
         return fail(str(exc))

@@ -10,6 +10,7 @@ holds one Engine lock around model work, since one llama.cpp context is not reen
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Sequence
@@ -30,7 +31,7 @@ from o1coder.engine.types import (
 )
 from o1coder.models.backend import SampleParams
 from o1coder.models.pool import ModelPool
-from o1coder.sandbox import run_tests
+from o1coder.sandbox import Workspace, run_tests
 from o1coder.sandbox.types import TestCase, VerificationReport
 
 
@@ -49,8 +50,11 @@ class Engine:
         s = self.settings.search
         return Budget(tokens=tokens or s.budget_tokens, nodes=s.budget_nodes, seconds=s.budget_seconds)
 
-    def verifier(self, program: str, tests: Sequence[TestCase]) -> VerificationReport:
-        return run_tests(program, tests, self.settings.sandbox)
+    def verifier(
+        self, program: str, tests: Sequence[TestCase], workspace: Workspace | None = None
+    ) -> VerificationReport:
+        """Run `program` against `tests` in the sandbox (with the user's project, if given, around it)."""
+        return run_tests(program, tests, self.settings.sandbox, workspace=workspace)
 
     def solve(
         self,
@@ -60,10 +64,12 @@ class Engine:
         budget: Budget | None = None,
         tests: list[TestCase] | None = None,
         user_tests: list[TestCase] | None = None,
+        workspace: Workspace | None = None,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
     ) -> SolveResult:
-        """Solve `problem`; `tests` replace the generated tests, `user_tests` join them (see strategies.solve)."""
+        """Solve `problem`; `tests` replace the generated tests, `user_tests` join them (see
+        strategies.solve); candidates run with `workspace` (the user's project) around them."""
         settings = self.settings.search
         if strategy is not None and strategy != settings.strategy:
             from dataclasses import replace
@@ -77,7 +83,7 @@ class Engine:
             policy=policy,
             prm=prm,
             tcg=tcg,
-            verifier=self.verifier,
+            verifier=functools.partial(self.verifier, workspace=workspace),
             settings=settings,
             budget=budget or self.budget(),
             tests=tests,

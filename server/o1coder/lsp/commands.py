@@ -38,6 +38,7 @@ from o1coder.lsp.code_actions import (
 from o1coder.lsp.jobs import Job
 from o1coder.lsp.progress import WorkProgress
 from o1coder.sandbox.types import TestCase
+from o1coder.sandbox.workspace import Workspace
 
 if TYPE_CHECKING:
     from o1coder.engine.engine import Engine
@@ -208,7 +209,9 @@ def compute(snapshot: Snapshot, engine: Engine, token: CancelToken, progress: Ca
         return _source_outcome(snapshot, [edit], f"refined the plan of {_what(target)}", {"pseudocode": plan})
     if snapshot.kind == "implement":
         yours = _existing_tests(snapshot)
-        solved = engine.solve(problem, progress=progress, cancel=token, user_tests=yours or None)
+        solved = engine.solve(
+            problem, progress=progress, cancel=token, user_tests=yours or None, workspace=_workspace(snapshot, problem)
+        )
         if not solved.code.strip():
             raise WorkError(f"the search found no code for {_what(target)}: raise o1coder.search.budgetTokens and retry")
         try:
@@ -240,6 +243,13 @@ def compute(snapshot: Snapshot, engine: Engine, token: CancelToken, progress: Ca
     if snapshot.kind == "tests":
         return _tests_outcome(snapshot, engine, problem, token, progress)
     raise WorkError(f"unknown work kind {snapshot.kind!r}")
+
+
+def _workspace(snapshot: Snapshot, problem: Any) -> Workspace | None:
+    """The user's project around a stub in a file on disk (the module's own imports resolve in it)."""
+    if snapshot.path is None or getattr(problem, "module", None) is None:
+        return None
+    return Workspace.for_module(snapshot.path, snapshot.root)
 
 
 def _existing_tests(snapshot: Snapshot) -> list[TestCase]:
@@ -296,7 +306,7 @@ def _tests_outcome(snapshot: Snapshot, engine: Engine, problem: Any, token: Canc
         raise WorkError(f"the test generator wrote no usable tests for {_what(target)}: try again")
     token.raise_if_cancelled()
     progress(ProgressEvent(phase="verify", tests_total=len(tests), message="running against the current code"))
-    report = engine.verifier(engine.program_for(problem, target.source), tests)
+    report = engine.verifier(engine.program_for(problem, target.source), tests, _workspace(snapshot, problem))
     token.raise_if_cancelled()
 
     test_path = edits.tests_file_for(snapshot.path, snapshot.root)

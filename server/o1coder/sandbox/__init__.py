@@ -19,6 +19,7 @@ an audit hook refusing the same from inside Python. The parent enforces every de
 from o1coder.sandbox.run import check_compiles, isolation_summary, run_tests
 from o1coder.sandbox.runner import Layers
 from o1coder.sandbox.types import TestCase, TestOutcome, TestStatus, VerificationReport
+from o1coder.sandbox.workspace import Workspace
 
 __all__ = [
     "Layers",
@@ -26,6 +27,7 @@ __all__ = [
     "TestOutcome",
     "TestStatus",
     "VerificationReport",
+    "Workspace",
     "check_compiles",
     "isolation_summary",
     "run_tests",

@@ -41,6 +41,7 @@ from o1coder.sandbox.runner import (
 )
 from o1coder.sandbox.types import TestCase, TestOutcome, TestStatus, VerificationReport
 from o1coder.sandbox.verdict import decide
+from o1coder.sandbox.workspace import Workspace
 
 ERROR, TIMEOUT_STATUS, FAILED = TestStatus.ERROR, TestStatus.TIMEOUT, TestStatus.FAILED
 REPLIES = ("ok", "raised", "timeout")
@@ -61,11 +62,13 @@ def run_tests(
     limits: SandboxSettings | None = None,
     *,
     layers: Layers = ALL_LAYERS,
+    workspace: Workspace | None = None,
 ) -> VerificationReport:
     """Run `code`, then each test against it, in confined processes; never raises on hostile input.
 
     Thread-safe; returns within about timeout_seconds * (len(tests) + 1) + 10 s whatever the
-    code does. `layers` switches defences off, for tests of a single layer only.
+    code does. `workspace`: the user's project the code belongs to (read-only, importable,
+    tests hidden). `layers` switches defences off, for tests of a single layer only.
     """
     limits = limits or SandboxSettings()
     _check_limits(limits)
@@ -87,7 +90,7 @@ def run_tests(
             outcomes[index] = TestOutcome(test.name, ERROR, prepared)
         else:
             pending.append(prepared)
-    return _Verification(tests, outcomes, limits, layers).run(compiled, pending)
+    return _Verification(tests, outcomes, limits, layers, workspace).run(compiled, pending)
 
 
 def _check_limits(limits: SandboxSettings) -> None:
@@ -107,8 +110,9 @@ class _Broken(Exception):
 class _Verification:
     """One run_tests call: as many process pairs as it takes to give every test an outcome."""
 
-    def __init__(self, tests, outcomes, limits: SandboxSettings, layers: Layers):
+    def __init__(self, tests, outcomes, limits: SandboxSettings, layers: Layers, workspace: Workspace | None = None):
         self.tests, self.outcomes, self.limits, self.layers = tests, outcomes, limits, layers
+        self.workspace = workspace.payload() if workspace is not None else None
         self.timeout = float(limits.timeout_seconds)
         self.isolation = ""
         self.error_notes: list[str] = []
@@ -175,9 +179,10 @@ class _Session:
         judged = [p.payload() for p in pending if isinstance(p, JudgeTest)]
         # CPU time is a backstop for the whole process (a test is stopped by the wall clock first)
         cpu = int(limits.cpu_seconds) * (len(pending) + 1)
-        self.candidate = Child("candidate", {"code": code, "fast": fast}, limits, cpu, layers)
+        shared = {"workspace": verification.workspace}
+        self.candidate = Child("candidate", {"code": code, "fast": fast, **shared}, limits, cpu, layers)
         self.pump.add(self.candidate)
-        self.judge = Child("judge", {"tests": judged}, limits, cpu, layers) if judged else None
+        self.judge = Child("judge", {"tests": judged, **shared}, limits, cpu, layers) if judged else None
         if self.judge is not None:
             self.pump.add(self.judge)
         self.rid = 0

@@ -12,6 +12,7 @@ the judge sends back is looked up in that table.
 """
 
 import builtins
+import sys
 
 CANDIDATE_FILE = "<candidate>"
 MAX_ITEMS = 100_000  # of an iterator the judge materialises (list(obj))
@@ -20,8 +21,15 @@ MUTABLE = (list, dict, set, bytearray)
 
 def serve(payload: dict, kit, plain) -> None:
     code, fast = payload["code"], {index: (pre, expr) for index, pre, expr in payload["fast"]}
+    workspace = payload.get("workspace")
     del payload
+    if workspace:  # the user's package, importable as the module under test imports it
+        sys.path[:0] = workspace["paths"]
     namespace = {"__name__": "__candidate__", "__builtins__": builtins}
+    if workspace and workspace.get("module"):  # run as the module itself: relative imports resolve
+        name = workspace["module"]
+        namespace["__name__"] = name
+        namespace["__package__"] = name if workspace.get("is_package") else name.rpartition(".")[0]
     _, failure, _ = kit.guarded(exec, (code, namespace), kit.timeout)
     kit.restore_builtins()  # after every run of candidate code: the harness below uses them too
     kit.flush()

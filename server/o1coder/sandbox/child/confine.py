@@ -96,8 +96,14 @@ def _write(path: str, text: str) -> None:
         os.close(fd)
 
 
-def isolate(workdir: str, disk_mb: int, own_view: bool = True) -> tuple[list[str], bool, bool]:
-    """Namespaces and mounts: (descriptions, file system read-only but workdir, own file view)."""
+def isolate(
+    workdir: str, disk_mb: int, own_view: bool = True, workspace: dict | None = None
+) -> tuple[list[str], bool, bool]:
+    """Namespaces and mounts: (descriptions, file system read-only but workdir, own file view).
+
+    `workspace` (see o1coder.sandbox.workspace): the user's project, shown read-only with its
+    tests files hidden.
+    """
     if not sys.platform.startswith("linux"):
         return ["namespaces unavailable (not Linux)"], False, False
     libc = _libc()
@@ -130,20 +136,21 @@ def isolate(workdir: str, disk_mb: int, own_view: bool = True) -> tuple[list[str
         return notes, False, False
     if own_view:
         try:
-            build_view(libc, workdir, disk_mb)
-            notes.append(f"{VIEW_NOTE}, read-only but the workdir (tmpfs {disk_mb} MiB)")
+            shown = build_view(libc, workdir, disk_mb, workspace)
+            notes.append(f"{VIEW_NOTE}, read-only but the workdir (tmpfs {disk_mb} MiB){shown}")
             return notes, True, True
         except (ConfineError, OSError) as exc:
             why = exc.strerror if isinstance(exc, ConfineError) else str(exc)
             notes.append(f"own file view unavailable ({why})")
     try:
+        hidden = _hide_tests(libc, "", workspace)
         _readonly_tree(libc, workdir, disk_mb)
     except ConfineError as exc:
         notes.append(f"read-only file system unavailable ({exc.strerror})")
         return notes, False, False
     notes.append(
         f"mount namespace: the whole tree read-only but the workdir (tmpfs {disk_mb} MiB); "
-        "files outside it are visible where permissions allow"
+        f"files outside it are visible where permissions allow{hidden}"
     )
     return notes, True, False
 
@@ -152,11 +159,12 @@ def standard_library() -> str:
     return os.path.dirname(os.__file__)
 
 
-def build_view(libc: ctypes.CDLL, workdir: str, disk_mb: int) -> None:
+def build_view(libc: ctypes.CDLL, workdir: str, disk_mb: int, workspace: dict | None = None) -> str:
     """Pivot into a new root holding only what the interpreter needs (read-only) and the workdir.
 
     The new root is a small tmpfs mounted over `workdir` (a fresh directory of ours); the
     workdir itself is mounted again, as its own tmpfs, at the same path inside the new root.
+    Returns what it says of the workspace ("" without one).
     """
     arch = os.uname().machine
     if arch not in SYS_PIVOT_ROOT:
@@ -177,6 +185,14 @@ def build_view(libc: ctypes.CDLL, workdir: str, disk_mb: int) -> None:
             os.symlink(os.readlink(link), new + link)
         elif link.startswith("/lib") and os.path.isdir(link):
             _bind(libc, link, new + link)
+    shown = ""
+    if workspace:
+        root = workspace["root"]
+        if new.startswith(root.rstrip("/") + "/") or root == "/":
+            shown = f"; the workspace {root} is not shown (it holds the sandbox's workdir)"
+        else:
+            _bind(libc, root, new + root)
+            shown = f"; the workspace {root} read-only" + _hide_tests(libc, new, workspace)
     os.makedirs(new + new, exist_ok=True)
     os.makedirs(new + "/.old")
     os.chdir(new)
@@ -191,6 +207,19 @@ def build_view(libc: ctypes.CDLL, workdir: str, disk_mb: int) -> None:
     _check(0 if result == 0 else -1, "mount_setattr / read-only")
     options = f"size={disk_mb}m,mode=0700".encode()
     _check(libc.mount(b"tmpfs", new.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options), "mount tmpfs")
+    return shown
+
+
+def _hide_tests(libc: ctypes.CDLL, new: str, workspace: dict | None) -> str:
+    """Show the workspace's tests folders and files empty (under the new root `new`, or "" for /)."""
+    hidden = (workspace or {}).get("hidden") or []
+    for path in hidden:
+        target = (new + path).encode()
+        if os.path.isdir(new + path):
+            _check(libc.mount(b"tmpfs", target, b"tmpfs", MS_NOSUID | MS_NODEV, b"size=4k,mode=0555"), "hide tests")
+        elif os.path.exists(new + path):
+            _check(libc.mount(b"/dev/null", target, None, MS_BIND, None), "hide a tests file")
+    return f", its {len(hidden)} tests files and folders hidden" if hidden else ""
 
 
 def _readonly_tree(libc: ctypes.CDLL, workdir: str, disk_mb: int) -> None:

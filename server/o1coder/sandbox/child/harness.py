@@ -140,7 +140,7 @@ def main(payload: dict, modules: dict) -> None:
     readonly = view = False
     if layers["namespaces"]:
         try:
-            found, readonly, view = confine.isolate(workdir, limits["disk_mb"], layers["view"])
+            found, readonly, view = confine.isolate(workdir, limits["disk_mb"], layers["view"], payload.get("workspace"))
             notes += found
         except Exception as exc:  # a layer that fails is reported, the others still apply
             notes.append(f"namespaces failed ({exc})")

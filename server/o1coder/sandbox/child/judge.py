@@ -17,6 +17,7 @@ own objects cross.
 """
 
 import builtins
+import sys
 
 MARK = "\x00o1"  # first item of the message tuple of a rewritten assert (see o1coder.sandbox.prepare)
 
@@ -39,7 +40,10 @@ class UntrustedTruth(TypeError):
 
 def serve(payload: dict, kit, plain) -> None:
     tests = {index: (code, calls) for index, code, calls in payload["tests"]}
+    workspace = payload.get("workspace")
     del payload
+    if workspace:  # tests may import helpers of the user's package
+        sys.path[:0] = workspace["paths"]
     rpc = Rpc(kit, plain)
     table = None
     while True:
