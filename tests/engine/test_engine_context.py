@@ -108,3 +108,86 @@ def test_solve_function_names_the_functions_it_knows_when_the_name_is_wrong(tmp_
     )
     assert done.returncode != 0 and "no top-level function 'boxed'" in done.stderr
     assert "boxed_total" in done.stderr and "Traceback" not in done.stderr
+
+
+# -- methods -------------------------------------------------------------------------------------
+
+CLASSY = '''import math
+
+UNIT = 2
+
+
+def helper(x):
+    return x * UNIT
+
+
+class Box:
+    """A square box."""
+
+    SIDES = 4
+
+    def __init__(self, size):
+        self.size = size
+
+    def scale(self, k):
+        return Box(self.size * k)
+
+    def unrelated(self):
+        return "far away"
+
+    def area(self):
+        """The area, doubled by helper.
+
+        >>> Box(3).area()
+        18
+        """
+        pass
+
+
+def after():
+    return 0
+'''
+
+
+def test_a_method_comes_inside_its_class_with_init_and_what_it_calls_first():
+    built = context.build(CLASSY, "Box.area", max_chars=260)
+    assert built.text.rstrip().endswith('        pass')  # the class last, the method last in it
+    assert "class Box:" in built.text and "def __init__(self, size):\n        self.size = size" in built.text
+    assert built.text.index("def __init__") < built.text.index("def area")
+    roomy = context.build(CLASSY, "Box.area")
+    assert "helper" in roomy.included and "def unrelated" in roomy.text
+
+
+def test_a_method_problem_tests_and_programs():
+    from o1coder.engine import prompts
+    from o1coder.engine.tests_format import parse_tests
+
+    problem = Problem.from_module(CLASSY, "Box.area")
+    assert (problem.class_name, problem.entry_point, problem.qualname) == ("Box", "area", "Box.area")
+    assert [t.source for t in problem.docstring_examples] == ["assert Box(3).area() == 18"]
+    assert "Complete the method `area` of class `Box`" in prompts.direct_messages(problem)[0]["content"]
+    assert "assert Box(<constructor arguments>).area(<arguments>)" in prompts.tcg_messages(problem, 3)[0]["content"]
+    assert prompts.tcg_answer_start(problem) == "```python\nassert Box("
+    assert [t.source for t in parse_tests("assert Box(2).area() == 8\n", "area", method=True)] == [
+        "assert Box(2).area() == 8"
+    ]
+    # the model may write the method alone or the class around it: the program is the module
+    # with the method replaced in place, and the answer is the method alone
+    for code in (
+        "def area(self):\n    return helper(self.size * self.size)\n",
+        "import math\n\nclass Box:\n    def area(self):\n        return helper(self.size * self.size)\n",
+    ):
+        program = assemble_program(problem, code)
+        assert program.count("class Box:") == 1 and program.count("def area") == 1
+        assert "    def area(self):\n        return helper(self.size * self.size)" in program
+        assert "def unrelated(self):" in program and program.rstrip().endswith("return 0")
+        report = run_tests(program, [TestCase("t", "assert Box(3).area() == 18")])
+        assert report.passed == 1, report.outcomes
+    from o1coder.engine.problem import target_code
+
+    assert target_code(problem, "class Box:\n    def area(self):\n        return 1\n") == "def area(self):\n    return 1"
+
+
+def test_an_unknown_method_names_the_methods_it_knows():
+    with pytest.raises(ProblemError, match="class Box has no method 'volume'; its methods: __init__, area"):
+        Problem.from_module(CLASSY, "Box.volume")

@@ -65,13 +65,38 @@ def find_function(module: ast.Module, name: str) -> ast.FunctionDef | ast.AsyncF
     return found[-1]
 
 
+def find_method(module: ast.Module, qualname: str) -> tuple[ast.ClassDef, ast.FunctionDef | ast.AsyncFunctionDef]:
+    """The class and the method named `Class.method` (a top-level class's own method)."""
+    class_name, _, method = qualname.partition(".")
+    classes = [s for s in module.body if isinstance(s, ast.ClassDef) and s.name == class_name]
+    if not classes or "." in method:
+        known = sorted(s.name for s in module.body if isinstance(s, ast.ClassDef))
+        hint = f"; its classes: {', '.join(known[:12])}" if known else ""
+        raise ContextError(f"the module has no top-level class {class_name!r} with a method {method!r}{hint}")
+    cls = classes[-1]
+    methods = [s for s in cls.body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef) and s.name == method]
+    if not methods:
+        known = sorted(s.name for s in cls.body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef))
+        raise ContextError(f"class {class_name} has no method {method!r}; its methods: {', '.join(known[:12]) or 'none'}")
+    return cls, methods[-1]
+
+
 def build(source: str, function: str, max_chars: int = DEFAULT_MAX_CHARS) -> Context:
-    """The prompt text for `function` in the module `source`, within about `max_chars` of context."""
+    """The prompt text for `function` (or `Class.method`) in the module `source`, within about
+    `max_chars` of context. A method comes inside its class (its other methods as room allows,
+    `__init__` and the methods it calls first), the class last."""
     try:
         module = ast.parse(source)
     except SyntaxError as exc:
         raise ContextError(f"the module does not parse (line {exc.lineno}: {exc.msg}): fix it first") from None
-    target = find_function(module, function)
+    if "." in function:
+        cls, method = find_method(module, function)
+        target: ast.stmt = cls
+        uses = used_names(method) | {n.id for base in cls.bases for n in ast.walk(base) if isinstance(n, ast.Name)}
+    else:
+        target = find_function(module, function)
+        uses = used_names(target)
+        method = None
     statements = [s for s in module.body if s is not target and not _is_docstring(s)]
     imports = [s for s in statements if isinstance(s, ast.Import | ast.ImportFrom)]
     definitions = [s for s in statements if top_level_names(s) and s not in imports]
@@ -82,7 +107,7 @@ def build(source: str, function: str, max_chars: int = DEFAULT_MAX_CHARS) -> Con
 
     # what the target needs, nearest first (breadth first through the helpers)
     needed: list[ast.stmt] = []
-    frontier = used_names(target)
+    frontier = uses
     for _ in range(MAX_DEPTH):
         found = [s for name in sorted(frontier) for s in binders.get(name, []) if s not in needed]
         if not found:
@@ -92,6 +117,10 @@ def build(source: str, function: str, max_chars: int = DEFAULT_MAX_CHARS) -> Con
 
     text_of = {id(s): _segment(source, s) for s in statements}
     room = max_chars - sum(len(text_of[id(s)]) + 1 for s in imports)
+    if method is not None:
+        target_text, room = _class_view(source, target, method, room)
+    else:
+        target_text = _segment(source, target)
     whole: set[int] = set()
     short: dict[int, str] = {}
     # 1. everything the target uses, at least by signature and docstring (constants whole)
@@ -124,7 +153,7 @@ def build(source: str, function: str, max_chars: int = DEFAULT_MAX_CHARS) -> Con
             parts.append(text_of[id(stmt)])
         elif id(stmt) in short:
             parts.append(short[id(stmt)])
-    parts.append(_segment(source, target))
+    parts.append(target_text)
     name_of = {id(s): ", ".join(sorted(top_level_names(s))) for s in definitions}
     return Context(
         text="\n\n\n".join(p.strip("\n") for p in parts) + "\n",
@@ -132,6 +161,43 @@ def build(source: str, function: str, max_chars: int = DEFAULT_MAX_CHARS) -> Con
         summarized=tuple(name_of[id(s)] for s in definitions if id(s) in short),
         left_out=tuple(name_of[id(s)] for s in definitions if id(s) not in whole and id(s) not in short),
     )
+
+
+def _class_view(source: str, cls: ast.ClassDef, method: ast.stmt, room: int) -> tuple[str, int]:
+    """The class with the target method last: its header, docstring and class attributes, then
+    `__init__` and the methods the target calls, then the others, whole or by signature as
+    `room` allows. Returns the text and the room left."""
+    lines = source.splitlines()
+    first_body = cls.body[0]
+    header_end = first_body.end_lineno if _is_docstring(first_body) else first_body.lineno - 1
+    header = "\n".join(lines[_first_line(cls) - 1 : header_end])
+    members = [s for s in cls.body if s is not method and not (s is first_body and _is_docstring(s))]
+    called = {n.attr for n in ast.walk(method) if isinstance(n, ast.Attribute)}
+
+    def priority(stmt: ast.stmt) -> int:
+        name = getattr(stmt, "name", "")
+        if not isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            return 0  # class attributes
+        return 1 if name == "__init__" else 2 if name in called else 3
+
+    shown: dict[int, str] = {}
+    for stmt in sorted(members, key=priority):
+        full = _segment(source, stmt)
+        if len(full) + 2 <= room:
+            shown[id(stmt)] = full
+            room -= len(full) + 2
+        elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            indent = " " * stmt.col_offset
+            summary = "\n".join(indent + line for line in ast.unparse(_stub(stmt)).splitlines())
+            if len(summary) + 2 <= room:
+                shown[id(stmt)] = summary
+                room -= len(summary) + 2
+    body = [shown[id(s)] for s in members if id(s) in shown] + [_segment(source, method)]
+    return header + "\n\n" + "\n\n".join(body), room
+
+
+def _first_line(stmt: ast.stmt) -> int:
+    return min([stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", []))])
 
 
 def _segment(source: str, stmt: ast.stmt) -> str:

@@ -42,6 +42,13 @@ class Problem:
     # the whole module the target lives in (a stub in a real file): `text` is then the prompt's
     # view of it (see engine.context) and programs are this module with the target replaced
     module: str | None = None
+    # a method's problem: the class it belongs to (entry_point is then the method's name)
+    class_name: str | None = None
+
+    @property
+    def qualname(self) -> str:
+        """`Class.method` for a method, else the function's name."""
+        return f"{self.class_name}.{self.function_name}" if self.class_name else self.function_name
 
     @property
     def is_function(self) -> bool:
@@ -98,6 +105,18 @@ class Problem:
             built = context.build(source, function, max_chars or context.DEFAULT_MAX_CHARS)
         except context.ContextError as exc:
             raise ProblemError(str(exc)) from None
+        if "." in function:
+            owner, method = context.find_method(ast.parse(source), function)
+            return cls(
+                text=built.text,
+                entry_point=method.name,
+                signature=_signature(method),
+                docstring_examples=docstring_examples(
+                    ast.get_docstring(method) or "", method.name, _defined_names(ast.parse(source)), method=True
+                ),
+                module=source,
+                class_name=owner.name,
+            )
         problem = cls.from_source(built.text)
         if problem.entry_point != function:
             raise ProblemError(f"the context of {function} did not end with its definition; report this")
@@ -109,7 +128,7 @@ class Problem:
 
         Calls with `*args` / `**kwargs` unpacking, and every call of a prose problem, are accepted.
         """
-        if self.entry_point is None or any(isinstance(a, ast.Starred) for a in call.args):
+        if self.entry_point is None or self.class_name or any(isinstance(a, ast.Starred) for a in call.args):
             return True
         if any(k.arg is None for k in call.keywords):
             return True
@@ -152,18 +171,21 @@ def _signature(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
 # ---------------------------------------------------------------- docstring examples
 
 
-def docstring_examples(docstring: str, entry_point: str, known: Set[str] = frozenset()) -> list[TestCase]:
+def docstring_examples(
+    docstring: str, entry_point: str, known: Set[str] = frozenset(), method: bool = False
+) -> list[TestCase]:
     """`assert` tests from the docstring's doctests and `f(x) == y` lines.
 
     Examples that do not parse, or use a name that is neither a builtin, the entry point nor
-    in `known` (`is_happy(abc)`, `== true`), are skipped.
+    in `known` (`is_happy(abc)`, `== true`), are skipped. For a `method`, an example calls it
+    on an object (`Box(3).area()`).
     """
-    pairs = _doctest_pairs(docstring) + _inline_pairs(docstring, entry_point)
+    pairs = _doctest_pairs(docstring) + ([] if method else _inline_pairs(docstring, entry_point))
     names = set(known) | set(dir(builtins)) | {entry_point}
     tests: list[TestCase] = []
     seen: set[str] = set()
     for call, expected in pairs:
-        source = _example_assert(call, expected, entry_point, names)
+        source = _example_assert(call, expected, entry_point, names, method)
         if source is None:
             continue
         key = ast.dump(ast.parse(source))
@@ -228,14 +250,15 @@ def _parses_as_expression(text: str) -> bool:
     return bool(text)
 
 
-def _example_assert(call: str, expected: str, entry_point: str, names: Set[str]) -> str | None:
+def _example_assert(call: str, expected: str, entry_point: str, names: Set[str], method: bool = False) -> str | None:
     try:
         call_expr = ast.parse(call, mode="eval").body
         expected_expr = ast.parse(expected, mode="eval").body
     except SyntaxError:
         return None
+    calls = calls_method if method else calls_function
     if (
-        not calls_function(call_expr, entry_point)
+        not calls(call_expr, entry_point)
         or not _uses_only(call_expr, names)
         or not _uses_only(expected_expr, names)
     ):
@@ -278,6 +301,13 @@ def is_float_literal(expr: ast.expr) -> bool:
     return isinstance(expr, ast.Constant) and isinstance(expr.value, float)
 
 
+def calls_method(node: ast.AST, name: str) -> bool:
+    """Whether `node` contains a call of a method `name` on some object (`obj.name(...)`)."""
+    return any(
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == name for n in ast.walk(node)
+    )
+
+
 def calls_function(node: ast.AST, name: str) -> bool:
     """Whether `node` contains a call of the plain name `name`."""
     return any(
@@ -298,6 +328,8 @@ def assemble_program(problem: Problem, code: str) -> str:
     code = code.strip("\n")
     if problem.entry_point is None:
         return code.rstrip() + "\n"
+    if problem.module is not None and problem.class_name is not None:
+        return _method_in_module(problem, problem.module, code)
     if problem.module is not None:
         return _in_module(problem, problem.module, code)
     try:
@@ -360,6 +392,68 @@ def _in_module(problem: Problem, source: str, code: str) -> str:
         column = body_start.col_offset if target.body else target.col_offset + 4
         replacement = header + "\n" + textwrap.indent(textwrap.dedent(code).rstrip(), " " * column)
     return "\n".join([*lines[: start - 1], replacement, *lines[end:]]) + "\n"
+
+
+def target_code(problem: Problem, code: str) -> str:
+    """For a method's problem, the method's definition (dedented) out of whatever `code` holds
+    (the method alone, or the class around it); else `code` unchanged."""
+    if problem.class_name is None:
+        return code
+    found = _method_def(problem, code)
+    return found[1] if found is not None else code
+
+
+def _method_def(problem: Problem, code: str) -> tuple[list[str], str] | None:
+    """(other statements the code needs, the method's def source dedented) from `code`."""
+    try:
+        written = ast.parse(textwrap.dedent(code))
+    except SyntaxError:
+        return None
+    code = textwrap.dedent(code)
+    lines = code.splitlines()
+    name = problem.function_name
+
+    def source_of(node: ast.stmt) -> str:
+        first = min([node.lineno, *(d.lineno for d in node.decorator_list)]) if hasattr(node, "decorator_list") else node.lineno
+        return textwrap.dedent("\n".join(lines[first - 1 : node.end_lineno]))
+
+    for stmt in written.body:
+        if isinstance(stmt, ast.ClassDef) and stmt.name == problem.class_name:
+            for inner in stmt.body:
+                if isinstance(inner, ast.FunctionDef | ast.AsyncFunctionDef) and inner.name == name:
+                    extras = [source_of(s) for s in written.body if isinstance(s, ast.Import | ast.ImportFrom)]
+                    return extras, source_of(inner)
+    defs = [s for s in written.body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef) and s.name == name]
+    if defs:
+        extras = [source_of(s) for s in written.body if isinstance(s, ast.Import | ast.ImportFrom)]
+        return extras, source_of(defs[-1])
+    return None
+
+
+def _method_in_module(problem: Problem, source: str, code: str) -> str:
+    """The module with the method replaced inside its class (its decorators kept); imports the
+    code added go just before the class."""
+    from o1coder.engine.context import find_method
+
+    owner, method = find_method(ast.parse(source), problem.qualname)
+    lines = source.splitlines()
+    start, end = method.lineno, method.end_lineno or method.lineno
+    indent = " " * method.col_offset
+    found = _method_def(problem, code)
+    if found is not None:
+        extras, definition = found
+        replacement = textwrap.indent(definition, indent)
+    else:
+        extras = []
+        body = method.body[0]
+        header_end = body.end_lineno if _is_docstring_stmt(body) else body.lineno - 1
+        column = body.col_offset
+        replacement = "\n".join(lines[start - 1 : header_end]) + "\n" + textwrap.indent(
+            textwrap.dedent(code).rstrip(), " " * column
+        )
+    class_start = min([owner.lineno, *(d.lineno for d in owner.decorator_list)])
+    before, inside = lines[: class_start - 1], lines[class_start - 1 : start - 1]
+    return "\n".join([*before, *extras, *inside, replacement, *lines[end:]]) + "\n"
 
 
 def _is_docstring_stmt(stmt: ast.stmt) -> bool:

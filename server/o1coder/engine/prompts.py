@@ -72,9 +72,15 @@ def problem_block(problem: Problem) -> str:
     )
 
 
+def _task(problem: Problem) -> str:
+    if problem.class_name:
+        return f"Complete the method `{problem.function_name}` of class `{problem.class_name}` in this Python code."
+    return "Complete this Python function." if problem.is_function else "Solve this programming task."
+
+
 def method_messages(problem: Problem) -> list[dict[str, str]]:
     """System + user turns of the pseudocode-first prompt (MCTS and the pseudocode chain)."""
-    task = "Complete this Python function." if problem.is_function else "Solve this programming task."
+    task = _task(problem)
     user = f"{task}\n\n{problem_block(problem)}\n\n{METHOD}"
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
@@ -140,7 +146,12 @@ def clean_step_text(text: str) -> str:
 
 def direct_messages(problem: Problem) -> list[dict[str, str]]:
     """The baseline prompt: complete the function, reply with the whole function in one block."""
-    if problem.is_function:
+    if problem.class_name:
+        ask = (
+            f"Complete the method `{problem.function_name}` of class `{problem.class_name}` in the following "
+            "Python code. Reply with the whole method in one python code block."
+        )
+    elif problem.is_function:
         ask = (
             "Complete the following Python function. Reply with the whole function in one python code block."
         )
@@ -151,6 +162,16 @@ def direct_messages(problem: Problem) -> list[dict[str, str]]:
 
 def tcg_messages(problem: Problem, n: int) -> list[dict[str, str]]:
     name = problem.function_name
+    if problem.class_name:
+        owner = problem.class_name
+        user = (
+            f"Write {n} test cases for the method `{name}` of class `{owner}` below. Reply with one ```python "
+            f"code block of exactly {n} lines, each line `assert {owner}(<constructor arguments>).{name}(<arguments>) "
+            "== <expected result>` with fixed inputs (construct the object as its `__init__` expects). "
+            "Work out each expected result carefully from the description. No messages, no comments, no other code."
+            f"\n\n{problem_block(problem)}"
+        )
+        return [{"role": "user", "content": user}]
     user = (
         f"Write {n} test cases for the Python function `{name}` below. Reply with one ```python code block "
         f"of exactly {n} lines, each line `assert {name}(<arguments>) == <expected result>` with fixed inputs. "
@@ -162,6 +183,8 @@ def tcg_messages(problem: Problem, n: int) -> list[dict[str, str]]:
 
 def tcg_answer_start(problem: Problem) -> str:
     """The start of the TCG answer the engine writes for the model: the block and the first assert."""
+    if problem.class_name:
+        return f"```python\nassert {problem.class_name}("
     return f"```python\nassert {problem.function_name}("
 
 

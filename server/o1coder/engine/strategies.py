@@ -9,7 +9,7 @@ from o1coder.engine.baselines import best_of_n, greedy, pseudocode_chain
 from o1coder.engine.budget import Meter, Verifier, unique_backends
 from o1coder.engine.mcts import MCTS
 from o1coder.engine.opening import open_solve
-from o1coder.engine.problem import Problem
+from o1coder.engine.problem import Problem, target_code
 from o1coder.engine.prompts import PROMPT_VERSION
 from o1coder.engine.steps import Candidate, StepRunner
 from o1coder.engine.tree import Node
@@ -118,7 +118,7 @@ def solve(
 
     stats = _stats(settings.strategy, meter, stopped_by)
     _agreement_stats(stats, candidates, answer)
-    result = _result(answer, tests, tree, stats)
+    result = _result(answer, tests, tree, stats, problem)
     notify(
         ProgressEvent(
             phase="done",
@@ -163,14 +163,14 @@ def _agreement_stats(stats: SearchStats, candidates: list[Candidate], answer: Ca
 
 
 def _result(
-    answer: Candidate | None, tests: list[TestCase], tree: Node | None, stats: SearchStats
+    answer: Candidate | None, tests: list[TestCase], tree: Node | None, stats: SearchStats, problem: Problem
 ) -> SolveResult:
     if answer is None:  # the model wrote no code at all
         return SolveResult(
             code="", pseudocode="", steps=[], tests=tests, test_results=None, stats=stats, tree=tree
         )
     return SolveResult(
-        code=answer.code,
+        code=target_code(problem, answer.code),  # a method's problem: the method alone
         pseudocode="\n\n".join(step.text for step in answer.steps if step.action not in CODE_ACTIONS),
         steps=answer.steps,
         tests=tests,

@@ -95,7 +95,7 @@ def merge_tests(problem: Problem, samples: list[str], limit: int) -> list[TestCa
     generated: list[TestCase] = []
     for text in samples:
         try:
-            parsed = parse_tests(text, problem.function_name)
+            parsed = parse_tests(text, problem.function_name, method=problem.class_name is not None)
         except MalformedTests:
             continue
         for test in map(float_tolerant, parsed):

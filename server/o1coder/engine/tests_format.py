@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 
-from o1coder.engine.problem import calls_function
+from o1coder.engine.problem import calls_function, calls_method
 from o1coder.engine.prompts import first_code_block
 from o1coder.sandbox.types import TestCase
 
@@ -18,8 +18,11 @@ class MalformedTests(ValueError):
     """Model output that is not a clean set of tests; the message says why."""
 
 
-def parse_tests(text: str, entry_point: str | None = None) -> list[TestCase]:
-    """TestCases from `text`: its first ```python block, or the whole text if it has no fence."""
+def parse_tests(text: str, entry_point: str | None = None, method: bool = False) -> list[TestCase]:
+    """TestCases from `text`: its first ```python block, or the whole text if it has no fence.
+
+    With `entry_point`, every test must call it (as `obj.entry_point(...)` for a `method`).
+    """
     block = first_code_block(text)
     source = (block if block is not None else text).strip("\n")
     if not source.strip():
@@ -38,7 +41,8 @@ def parse_tests(text: str, entry_point: str | None = None) -> list[TestCase]:
         elif isinstance(stmt, ast.Assert) or (
             isinstance(stmt, ast.FunctionDef) and stmt.name.startswith("test_") and not stmt.decorator_list
         ):
-            if entry_point is not None and not calls_function(stmt, entry_point):
+            calls = calls_method if method else calls_function
+            if entry_point is not None and not calls(stmt, entry_point):
                 raise MalformedTests(f"line {stmt.lineno}: the test does not call {entry_point}")
             items.append((stmt, segment))
         else:

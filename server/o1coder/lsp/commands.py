@@ -165,14 +165,15 @@ class WorkError(Exception):
 
 
 def problem_for(snapshot: Snapshot) -> Any:
-    """The engine's Problem: a top-level function with its module around it (engine.context),
-    else (a method, a module that does not parse, a task) `problem_source`'s text."""
+    """The engine's Problem: a top-level function or a method of a top-level class, with its module
+    around it (engine.context), else (a nested function, a module that does not parse, a task)
+    `problem_source`'s text."""
     from o1coder.engine.problem import Problem, ProblemError
 
     target = snapshot.target
-    if isinstance(target, edits.FunctionTarget) and "." not in target.qualname:
+    if isinstance(target, edits.FunctionTarget) and target.qualname.count(".") <= 1:
         try:
-            return Problem.from_module(snapshot.text, target.name)
+            return Problem.from_module(snapshot.text, target.qualname)
         except ProblemError as exc:
             log.info("using the function alone for %s: %s", target.qualname, exc)
     return Problem.from_source(problem_source(snapshot))
