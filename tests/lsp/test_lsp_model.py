@@ -343,3 +343,79 @@ async def test_implement_uses_the_tests_file_and_reports_a_wrong_test_suspect(
     assert_valid_function(client.text(uri), "running_max")
     ends = [r for reports in client.progress_reports.values() for r in reports if isinstance(r, types.WorkDoneProgressEnd)]
     assert any("suspect (yours_test_negative" in (r.message or "") for r in ends), ends
+
+
+SHAPES = '''from geo.units import to_cm
+from .units import SCALE
+
+BORDER = 1
+
+
+def padded(x):
+    return x + BORDER
+
+
+class Rect:
+    """A rectangle of width w and height h."""
+
+    def __init__(self, w, h):
+        self.w = w
+        self.h = h
+
+    def area(self):
+        """The area of the rectangle, w times h.
+
+        >>> Rect(2, 3).area()
+        6
+        """
+        pass
+
+
+def perimeter_cm(w, h):
+    """The perimeter of a w by h rectangle given in metres, in centimetres (use to_cm).
+
+    >>> perimeter_cm(1, 2)
+    600
+    """
+    pass
+'''
+
+
+async def test_implement_in_a_real_package_fills_a_method_and_a_function_that_use_the_module(
+    client: EditorClient, tmp_path: Path
+) -> None:
+    """A package of two modules: a stub method and a stub function whose module imports its sibling
+    (absolutely and relatively). Each implementation compiles in place, and the module runs in the
+    sandbox with its package around it (no NameError or ImportError from missing context)."""
+    from o1coder.sandbox import TestCase, Workspace, run_tests
+
+    root = tmp_path / "proj"
+    (root / "geo").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[project]\nname = 'geo'\n")
+    (root / "geo" / "__init__.py").write_text("")
+    (root / "geo" / "units.py").write_text("SCALE = 100\n\n\ndef to_cm(metres):\n    return metres * SCALE\n")
+    path = root / "geo" / "shapes.py"
+    path.write_text(SHAPES)
+    uri = client.open(path, SHAPES)
+    lines = SHAPES.split("\n")
+    area_stub = next(i for i, line in enumerate(lines) if line == "        pass")
+    result = await client.execute("o1coder.implement", client.work_args(uri, area_stub, character=8))
+    assert result["applied"] is True, result
+    text = client.text(uri)
+    lines = text.split("\n")
+    function_stub = max(i for i, line in enumerate(lines) if line == "    pass")
+    result = await client.execute("o1coder.implement", client.work_args(uri, function_stub))
+    assert result["applied"] is True, result
+    text = client.text(uri)
+    module = ast.parse(text)  # compiles in place
+    [rect] = [n for n in module.body if isinstance(n, ast.ClassDef)]
+    [area] = [n for n in rect.body if isinstance(n, ast.FunctionDef) and n.name == "area"]
+    assert not all(isinstance(s, ast.Pass | ast.Expr) for s in area.body), text
+    assert_valid_function(text, "perimeter_cm")
+    report = run_tests(
+        text,
+        [TestCase("area", "assert Rect(2, 3).area() == 6"), TestCase("perimeter", "assert perimeter_cm(1, 2) == 600")],
+        workspace=Workspace.for_module(path),
+    )
+    assert report.compiled, report.error  # the module's own imports resolved
+    assert not any("NameError" in o.message or "ImportError" in o.message for o in report.outcomes), report.outcomes

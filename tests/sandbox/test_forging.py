@@ -200,7 +200,7 @@ def test_always_equal_values_pass_nothing_and_are_reported():
     assert report.outcomes[2].message == "assert text() == 'right' (got 'wrong')"
     notes = " | ".join(report.notes)
     assert "AlwaysEqual object" in notes and "not plain data" in notes, report.notes
-    assert "judged: " in notes and "compared by identity" in notes
+    assert "judged: " in notes and "compared with plain data: unequal" in notes
     assert "truth value" in report.outcomes[6].message
 
 

@@ -82,7 +82,9 @@ def serve(payload: dict, kit, plain) -> None:
         if failure is None:
             value, writeback = result
             budget = max(seconds - seconds_taken, 1.0)
-            reply, trouble, _ = kit.guarded(table.encode_reply, (rid, value, writeback), budget)
+            # the parent's checks get values only (a builtin subclass as its base value); the
+            # judge's calls get handles for objects, so their methods stay callable
+            reply, trouble, _ = kit.guarded(table.encode_reply, (rid, value, writeback, kind != "eval"), budget)
             kit.restore_builtins()
             if trouble is None:
                 kit.send(reply)
@@ -147,7 +149,7 @@ class Handles:
                 raise self.plain.PlainError(f"no object with handle {number}")
             return self.objects[number]
 
-        return self.plain.decode(tree, lookup)
+        return self.plain.decode(tree, lookup, resolve=True)
 
     def _object(self, number):
         if type(number) is not int or number not in self.objects:
@@ -191,8 +193,38 @@ class Handles:
             return str.__str__(repr(obj)), ()
         if op == "str":
             return str.__str__(str(obj)), ()
+        if op == "state":
+            return self.state(obj), ()
         raise ValueError(f"unknown operation {op!r}")
 
-    def encode_reply(self, rid, value, writeback) -> list:
-        back = [[where, self.encode(arg)] for where, arg in writeback]
-        return ["ok", rid, self.encode(value), back]
+    def state(self, obj) -> tuple:
+        """(class name, base value, fields): what the judge compares objects by (no `__eq__` runs).
+
+        The base value is a builtin subclass's value (a namedtuple's tuple), else None; the
+        fields are the instance's `__dict__` and slots, read through `object`'s own lookup.
+        """
+        cls = type(obj)
+        base = None
+        if issubclass(cls, self.plain._PLAIN):
+            base = self.plain.decode(self.plain.encode(obj))
+        fields = {}
+        try:
+            found = object.__getattribute__(obj, "__dict__")
+            if type(found) is dict:
+                fields.update(found)
+        except AttributeError:
+            pass
+        for klass in type.__dict__["__mro__"].__get__(cls):
+            slots = klass.__dict__.get("__slots__", ())
+            for name in (slots,) if type(slots) is str else slots if type(slots) in (tuple, list) else ():
+                if type(name) is str and name not in ("__dict__", "__weakref__") and name not in fields:
+                    try:
+                        fields[name] = object.__getattribute__(obj, name)
+                    except AttributeError:
+                        continue
+        return (self.plain._type_name(obj), base, fields)
+
+    def encode_reply(self, rid, value, writeback, handles: bool = True) -> list:
+        encode = self.encode if handles else self.plain.encode
+        back = [[where, encode(arg)] for where, arg in writeback]
+        return ["ok", rid, encode(value), back]

@@ -127,7 +127,10 @@ class Rpc:
                 except BaseException:  # a module the judge cannot import is left out
                     continue
             else:
-                ns[name] = self.plain.decode(detail, self.remote)
+                try:
+                    ns[name] = self.plain.decode(detail, self.remote, resolve=True)
+                except self.plain.PlainError:  # what cannot be rebuilt here is left out
+                    continue
         return ns
 
     def send_value(self, value):
@@ -155,7 +158,7 @@ class Rpc:
             raise CandidateTimeout()
         if reply[0] == "raised":
             raise self.exception(reply[2])
-        value = self.plain.decode(reply[2], self.remote)
+        value = self.plain.decode(reply[2], self.remote, resolve=True)
         return value, reply[3]
 
     def exception(self, info: dict) -> BaseException:
@@ -182,7 +185,7 @@ class Rpc:
         value, writeback = self.request("call", number, self.send_value(args), self.send_value(kwargs))
         for where, tree in writeback:
             target = args[where] if type(where) is int and 0 <= where < len(args) else kwargs.get(where)
-            new = self.plain.decode(tree, self.remote)
+            new = self.plain.decode(tree, self.remote, resolve=True)
             if type(target) is list and type(new) is list or type(target) is bytearray and type(new) is bytearray:
                 target[:] = new
             elif type(target) is type(new) and type(new) in (dict, set):
@@ -236,10 +239,18 @@ class Remote:
         return text if type(text) is str else f"<{self._type_name}>"
 
     def __eq__(self, other):
+        """Equal by state, never by the candidate's own `__eq__`: the same class with equal fields
+        (and, for a subclass of a builtin type, an equal base value); against plain data, by the
+        base value alone."""
         if other is self:
             return True
+        mine = self._op("state")
+        if isinstance(other, Remote):
+            return mine == other._op("state")
+        if mine[1] is not None:
+            return mine[1] == other
         self._rpc.note(
-            f"a {self._type_name} object of the candidate's (not plain data) was compared by identity only"
+            f"a {self._type_name} object of the candidate's (not plain data) was compared with plain data: unequal"
         )
         return False
 

@@ -18,10 +18,13 @@ judge's remote calls they become handles (see `judge`).
     ["F", num, den] ["D", "1.10"]   fractions.Fraction, decimal.Decimal
     ["?", type name, description]   not plain data (or too large, too deep, cyclic)
     ["h", id, type name, callable]  a handle to an object kept in the candidate's process
+    ["fn", module, qualname]        a standard-library function or class, by name (`key=len`)
 
 Subclasses of the builtin types (IntEnum members, namedtuples, Counter, a str subclass
 with an always-true `__eq__`) are encoded as their base value, read through the base
-type's own methods, so their overrides never run.
+type's own methods, so their overrides never run. Where handles can be made (the judge's
+remote calls), a subclass the candidate defined itself becomes a handle instead, so its
+methods stay callable; its value still compares through its base value (see `judge`).
 
 This module is sent to the sandbox children as a code object (it imports only the standard
 library); the parent imports it as `o1coder.sandbox.child.plain`.
@@ -30,6 +33,7 @@ library); the parent imports it as `o1coder.sandbox.child.plain`.
 from __future__ import annotations
 
 import json
+import sys
 
 MAX_DEPTH = 64
 MAX_NODES = 200_000
@@ -94,6 +98,8 @@ def encode(value, budget: Budget | None = None, handle=None, depth: int = 0, pat
     cls = type(value)
     if cls is Opaque:
         return [OPAQUE, value.type_name, value.description]
+    if handle is not None and cls not in _PLAIN and issubclass(cls, _PLAIN) and not from_stdlib(cls):
+        return handle(value)
     if depth > MAX_DEPTH:
         return [OPAQUE, _type_name(value), f"nested deeper than {MAX_DEPTH} levels"]
     if issubclass(cls, str):
@@ -143,18 +149,50 @@ def encode(value, budget: Budget | None = None, handle=None, depth: int = 0, pat
             if budget.nodes < 0:
                 return [OPAQUE, _type_name(value), f"too large to send (over {MAX_NODES} values)"]
         return ["d", pairs]
+    named = _named(value)
+    if named is not None:
+        return named
     if handle is not None:
         return handle(value)
     return [OPAQUE, _type_name(value), "not plain data"]
 
 
+_PLAIN = (str, int, float, complex, bytes, bytearray, list, tuple, set, frozenset, dict)
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {"builtins"}
+
+
+def from_stdlib(cls) -> bool:
+    """Whether a class (or function) was defined by a standard-library module."""
+    module = getattr(cls, "__module__", None)
+    return type(module) is str and module.partition(".")[0] in _STDLIB
+
+
+def _named(value):
+    """A standard-library function or class as its name (sendable: the receiver imports it)."""
+    kinds = (type(len), type(_named), type, type(str.lower), type(str.__add__), type(dict.__dict__["fromkeys"]))
+    if type(value) not in kinds:
+        return None
+    owner = getattr(value, "__objclass__", None)
+    module = getattr(value, "__module__", None) or getattr(owner, "__module__", None)
+    name = getattr(value, "__qualname__", None)
+    if type(module) is not str or module.partition(".")[0] not in _STDLIB or type(name) is not str:
+        return None
+    try:  # only what the receiver will find under that name (not a class made at run time)
+        if "<" in name or _resolve(module, name) is not value:
+            return None
+    except PlainError:
+        return None
+    return ["fn", module, name]
+
+
 def _special(value):
-    """Fraction and Decimal, recognised by their class's own module and name."""
+    """Fraction and Decimal: the standard library's own classes only (found where they are loaded)."""
     cls = type(value)
-    module, name = _MODULE(cls), _QUALNAME(cls)
-    if module == "fractions" and name == "Fraction":
+    fractions = sys.modules.get("fractions")
+    if fractions is not None and cls is getattr(fractions, "Fraction", None):
         return ["F", hex(int.__int__(value.numerator)), hex(int.__int__(value.denominator))]
-    if module in ("decimal", "_decimal", "_pydecimal") and name == "Decimal":
+    decimal = sys.modules.get("decimal")
+    if decimal is not None and cls is getattr(decimal, "Decimal", None):
         return ["D", str.__str__(value.__str__())]
     return None
 
@@ -171,10 +209,12 @@ def loads(text: str | bytes):
         raise PlainError(f"not JSON ({type(exc).__name__})") from None
 
 
-def decode(tree, make_handle=None, budget: Budget | None = None, depth: int = 0):
+def decode(tree, make_handle=None, budget: Budget | None = None, depth: int = 0, resolve: bool = False):
     """Fresh builtin objects from a tree; PlainError if it is malformed or over the limits.
 
     `make_handle(id, type_name, is_callable)` turns a handle into an object (else Opaque).
+    Standard-library functions sent by name are imported only with `resolve` (in the sandbox
+    children, never in the parent: importing a module can have effects), else Opaque.
     """
     budget = budget if budget is not None else Budget()
     budget.nodes -= 1
@@ -200,14 +240,16 @@ def decode(tree, make_handle=None, budget: Budget | None = None, depth: int = 0)
             data = bytes.fromhex(_text(args[0], 2 * MAX_TEXT))
             return data if tag == "b" else bytearray(data)
         if tag in ("l", "t", "s", "fs") and len(args) == 1 and type(args[0]) is list:
-            items = [decode(item, make_handle, budget, depth + 1) for item in args[0]]
+            items = [decode(item, make_handle, budget, depth + 1, resolve) for item in args[0]]
             return {"l": list, "t": tuple, "s": set, "fs": frozenset}[tag](items)
         if tag == "d" and len(args) == 1 and type(args[0]) is list:
             out = {}
             for pair in args[0]:
                 if type(pair) is not list or len(pair) != 2:
                     raise PlainError("a dict entry is not a [key, value] pair")
-                out[decode(pair[0], make_handle, budget, depth + 1)] = decode(pair[1], make_handle, budget, depth + 1)
+                out[decode(pair[0], make_handle, budget, depth + 1, resolve)] = decode(
+                    pair[1], make_handle, budget, depth + 1, resolve
+                )
             return out
         if tag == "F" and len(args) == 2:
             from fractions import Fraction
@@ -217,6 +259,9 @@ def decode(tree, make_handle=None, budget: Budget | None = None, depth: int = 0)
             from decimal import Decimal
 
             return Decimal(_text(args[0], 4096))
+        if tag == "fn" and len(args) == 2:
+            module, name = _text(args[0], 200), _text(args[1], 200)
+            return _resolve(module, name) if resolve else Opaque("function", f"{module}.{name}")
         if tag == OPAQUE and len(args) == 2:
             return Opaque(_text(args[0], 200), _text(args[1], 200))
         if tag == HANDLE and len(args) == 3 and type(args[0]) is int and type(args[2]) is bool:
@@ -227,6 +272,19 @@ def decode(tree, make_handle=None, budget: Budget | None = None, depth: int = 0)
             raise
         raise PlainError(f"bad {tag!r} value ({type(exc).__name__}: {exc})"[:200]) from None
     raise PlainError(f"unknown tag {tag[:20]!r} with {len(args)} argument(s)")
+
+
+def _resolve(module: str, qualname: str):
+    """The standard-library object `module.qualname` (nothing else is resolved)."""
+    if module.partition(".")[0] not in _STDLIB:
+        raise PlainError(f"{module} is not a standard-library module")
+    try:
+        found = __import__(module, fromlist=["_"])
+        for part in qualname.split("."):
+            found = getattr(found, part)
+    except (ImportError, AttributeError) as exc:
+        raise PlainError(f"cannot find {module}.{qualname} ({type(exc).__name__})") from None
+    return found
 
 
 def _text(value, limit: int) -> str:
