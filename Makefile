@@ -1,5 +1,7 @@
 # Two commands matter: `make demo` (solve an example with the embedded model) and
 # `make test` (install what the tests need, then run them). Both start from a fresh clone.
+# `make unit` is the quick lane: ruff and every test not marked `model`, without assembling
+# the model or running npm ci (tests that need node_modules skip when it is missing).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -8,7 +10,7 @@ O1 := $(VENV)/bin/o1coder
 STAMP := $(VENV)/.installed
 MODEL := qwen2.5-coder-0.5b
 
-.PHONY: install model demo test lint bench bench-quick vscode clean
+.PHONY: install model demo test unit lint bench bench-quick vscode clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +29,7 @@ model: install
 	$(O1) models install $(MODEL)
 
 vscode:
-	cd editor-clients/vscode && (test -d node_modules || npm ci --no-audit --no-fund)
+	cd editor-clients/vscode && (test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund)
 
 demo: model
 	$(O1) solve examples/running_max.py --budget-tokens 2500
@@ -37,6 +39,9 @@ lint: install
 
 test: model vscode lint
 	$(VENV)/bin/pytest -q -ra
+
+unit: lint
+	$(VENV)/bin/pytest -m "not model" -q
 
 bench: model
 	$(PY) benchmarks/run.py --problems 40

@@ -15,6 +15,8 @@ from typing import Any
 
 DEFAULT_MODEL = "qwen2.5-coder-0.5b"
 STRATEGIES = ("mcts", "best-of-n", "greedy", "pseudocode")
+# The model roles, everywhere (settings, pool, manifests, training): ModelSettings has one field each.
+ROLES = ("policy", "prm", "tcg")
 
 
 class SettingsError(ValueError):

@@ -7,9 +7,11 @@ import time
 
 import pytest
 
-from o1coder.engine.types import Cancelled, CancelToken
+from o1coder.cancel import Cancelled, CancelToken
 from o1coder.models.backend import SampleParams
 from o1coder.models.llama_backend import LlamaBackend
+
+pytestmark = pytest.mark.model
 
 GREEDY = SampleParams(max_tokens=40, temperature=0.0)
 

@@ -206,6 +206,7 @@ def test_checkhealth_reports_a_missing_executable(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- with the real server
 
 
+@pytest.mark.model  # no model work, but the server reports the default model's status: it must be installed
 def test_checkhealth_reports_executable_version_and_models(tmp_path: Path, o1coder_server: Any) -> None:
     cmd = o1coder_server.cmd
     settings = {"models": {"tcg": str(tmp_path / "missing-tcg.gguf")}}

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from o1coder.cancel import CancelToken
 from o1coder.engine import prompts
-from o1coder.engine.types import CancelToken
 from o1coder.models.backend import Continuation, Counters, SampleParams, TokenTrie
 from o1coder.sandbox.types import TestCase, TestOutcome, TestStatus, VerificationReport
 

@@ -1,6 +1,8 @@
 """End-to-end over stdio without model work: startup, listing, settings, errors.
 
-The server is the real one (`python -m o1coder.lsp`); nothing in it is replaced.
+The server is the real one (`python -m o1coder.lsp`); nothing in it is replaced. It checks the
+default model's file at start, so the tests that assert on model status or on the only error
+shown carry the `model` marker (the model must be installed, though nothing loads it).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ def code_action_params(uri: str, line: int, character: int = 4) -> types.CodeAct
     )
 
 
+@pytest.mark.model  # no model work, but the server reports the default model's status: it must be installed
 async def test_initialize_advertises_features_and_loads_no_model(client: EditorClient, tmp_path: Path) -> None:
     assert client.initialize_result is not None
     print(f"initialize answered {client.initialize_seconds * 1000:.0f} ms after the request (process start included)")
@@ -132,6 +135,7 @@ async def test_a_stale_version_is_refused_before_any_work(client: EditorClient, 
     assert client.edit_requests == []
 
 
+@pytest.mark.model  # no model work, but the server reports the default model's status: it must be installed
 async def test_invalid_settings_are_named_and_the_previous_ones_kept(client: EditorClient, tmp_path: Path) -> None:
     client.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(settings={"o1coder": {"search": {"budgetTokens": "lots"}}})
@@ -151,6 +155,7 @@ async def test_invalid_settings_are_named_and_the_previous_ones_kept(client: Edi
     assert len(await client.text_document_code_action_async(code_action_params(uri, 8))) == 3
 
 
+@pytest.mark.model  # no model work, but the server reports the default model's status: it must be installed
 async def test_a_missing_or_corrupt_model_file_names_the_role_and_the_fix(client: EditorClient, tmp_path: Path) -> None:
     missing = tmp_path / "models" / "missing.gguf"
     client.workspace_did_change_configuration(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -55,3 +58,25 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
         return CliResult(code, captured.out, captured.err)
 
     return invoke
+
+
+@pytest.fixture
+def throwaway_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh virtual environment for what pip installs in this test; the running one is never touched.
+
+    The store runs pip as `sys.executable -m pip`, so `sys.executable` is this environment's
+    interpreter for the test, and its site-packages leads sys.path, where the import system
+    finds what pip put there. It has no pip of its own: a .pth file lends it the running
+    environment's pip, which installs into (and uninstalls from) the environment it runs in.
+    """
+    venv = tmp_path / "throwaway-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    purelib = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    site = Path(subprocess.run([python, "-c", purelib], check=True, capture_output=True, text=True).stdout.strip())
+    pip_spec = importlib.util.find_spec("pip")
+    assert pip_spec is not None and pip_spec.origin is not None, "the tests need pip"
+    (site / "lend-pip.pth").write_text(str(Path(pip_spec.origin).parents[1]) + "\n")
+    monkeypatch.setattr(sys, "executable", str(python))
+    monkeypatch.syspath_prepend(str(site))
+    return python

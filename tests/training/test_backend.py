@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from o1coder.engine.types import Cancelled, CancelToken
+from o1coder.cancel import Cancelled, CancelToken
 from o1coder.models.backend import Backend, SampleParams
 from o1coder_train.backends import sample_token, yes_probability
 
 
+@pytest.mark.model  # the tokenizer comes from the default GGUF
 def test_satisfies_the_engine_protocol(tiny_backend) -> None:
     assert isinstance(tiny_backend, Backend)
     chat = tiny_backend.render_chat([{"role": "user", "content": "hi"}])
@@ -17,6 +18,7 @@ def test_satisfies_the_engine_protocol(tiny_backend) -> None:
     assert tiny_backend.tokenize("<|im_end|>") == [tiny_backend.tokenizer.convert_tokens_to_ids("<|im_end|>")]
 
 
+@pytest.mark.model  # the tokenizer comes from the default GGUF
 def test_batched_left_padded_generation_matches_single(tiny_backend) -> None:
     short = tiny_backend.tokenize("def f(x):\n    return")
     long = tiny_backend.tokenize(
@@ -35,6 +37,7 @@ def test_batched_left_padded_generation_matches_single(tiny_backend) -> None:
     )
 
 
+@pytest.mark.model  # the tokenizer comes from the default GGUF
 def test_stop_strings_cut_the_text(tiny_backend) -> None:
     prefix = tiny_backend.tokenize("def f(x):\n    return")
     free = tiny_backend.generate([prefix], [SampleParams(max_tokens=10, temperature=0.0)])[0]
@@ -45,6 +48,7 @@ def test_stop_strings_cut_the_text(tiny_backend) -> None:
     assert cut.text == free.text[: free.text.find(stop)]
 
 
+@pytest.mark.model  # the tokenizer comes from the default GGUF
 def test_judge_is_the_softmax_of_the_answer_tokens(tiny_backend) -> None:
     prefixes = [tiny_backend.tokenize("Is it? "), tiny_backend.tokenize("Answer yes or no:")]
     got = tiny_backend.judge(prefixes, ["yes", "Yes"], ["no", "No"])
@@ -58,6 +62,7 @@ def test_judge_is_the_softmax_of_the_answer_tokens(tiny_backend) -> None:
     assert tiny_backend.counters.judgements >= 2
 
 
+@pytest.mark.model  # the tokenizer comes from the default GGUF
 def test_cancel_stops_generation(tiny_backend) -> None:
     token = CancelToken()
     token.cancel()

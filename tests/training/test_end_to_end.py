@@ -55,6 +55,7 @@ def _o1coder(*args: str, env: dict[str, str], timeout: int = 300) -> subprocess.
     return subprocess.run([*cmd, *args], capture_output=True, text=True, env=env, timeout=timeout)
 
 
+@pytest.mark.model  # the tiny model's tokenizer comes from the default GGUF
 @pytest.mark.slow
 def test_tiny_pipeline_end_to_end(tmp_path: Path, tiny_model_dir: Path) -> None:
     config = _config(tmp_path, tiny_model_dir)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 
 from o1coder_train.config import from_dict
@@ -11,6 +12,7 @@ from o1coder_train.export import manifest_name, merged_dir
 from o1coder_train.run import RunDir
 
 
+@pytest.mark.model  # the tiny model's tokenizer comes from the default GGUF
 def test_adapter_directories_are_merged_before_conversion(tmp_path: Path, tiny_model_dir: Path) -> None:
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM

@@ -69,6 +69,7 @@ class RecordingPrm:
         return self.scores[: len(prefixes)]
 
 
+@pytest.mark.model  # the tokenizer comes from the default GGUF
 def test_process_reward_judges_steps_as_the_engine_does(text_backend) -> None:
     code = "def add(a, b):\n    return a + b"
     prm = RecordingPrm(text_backend, [0.8, 0.6])
@@ -103,6 +104,7 @@ def _tree() -> Node:
     return root
 
 
+@pytest.mark.model  # the tokenizer comes from the default GGUF
 def test_prm_examples_carry_the_engine_targets_and_tokens(text_backend) -> None:
     root = _tree()
     row = {"problem_id": "p", "tree": tree_to_dict(root)}

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from o1coder.engine.types import CancelToken
+from o1coder.cancel import CancelToken
 from o1coder.models.backend import Continuation, Counters, SampleParams, TokenTrie
 
 _EOG_NAMES = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<end_of_turn>", "</s>")

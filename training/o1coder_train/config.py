@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from o1coder.config import ROLES
+
 PRM_LOSSES = ("pointwise-mse", "pointwise-ce", "pairwise")
 SOURCE_KINDS = ("taco", "apps", "mbpp", "codecontests", "jsonl")
 QUANTS = ("Q8_0", "Q4_K_M", "F16")
-ROLES = ("policy", "prm", "tcg")
 
 
 class ConfigError(ValueError):

@@ -20,8 +20,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from o1coder.config import ROLES
 from o1coder.models.manifest import NAME_RE, write_manifest
-from o1coder_train.config import ROLES, TrainConfig
+from o1coder_train.config import TrainConfig
 from o1coder_train.run import RunDir, StageError
 
 QUANT_FTYPES = {

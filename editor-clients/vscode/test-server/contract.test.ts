@@ -1,6 +1,7 @@
 // The extension's pure modules against the real `o1coder serve`, over stdio, without VS Code:
 // the settings it sends are accepted, the replies it parses have the shapes it expects, and the
-// titles it shows are the server's. No model work (nothing here needs the GGUF).
+// titles it shows are the server's. No model work, but the default GGUF must be installed:
+// showModels reports the policy role without an error.
 //
 // Run by `npm run test:server` (tests/clients/test_vscode.py sets O1CODER_SERVER_COMMAND to a
 // JSON list, e.g. ["/venv/bin/o1coder", "serve"]; without it `o1coder serve` from PATH is used).

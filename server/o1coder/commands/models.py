@@ -14,10 +14,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from o1coder.config import Settings, SettingsError
+from o1coder.config import ROLES, Settings, SettingsError
 from o1coder.models import store
 from o1coder.models.catalog import CATALOG, CatalogModel
-from o1coder.models.manifest import ROLES, ManifestError
+from o1coder.models.manifest import ManifestError
 
 STATUS_LABELS = {
     "verified": "installed+verified",

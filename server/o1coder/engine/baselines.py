@@ -1,6 +1,6 @@
 """The floors a search must beat at the same budget, verified the same way.
 
-- greedy: the direct prompt (MODELS.md), temperature 0, one sample, first code block taken;
+- greedy: the direct prompt (`prompts.direct_messages`), temperature 0, one sample, first code block taken;
 - best-of-N: N samples of the direct prompt in one batched call, N fitted to the token budget
   left; each is executed against the tests, and execution agreement picks the answer: the
   best member of the best cluster of behaviour (see `agreement`), suspect tests marked;
@@ -23,7 +23,7 @@ from o1coder.models.backend import Backend, Continuation, SampleParams
 from o1coder.sandbox.types import TestCase
 
 BEST_OF_N_CAP = 8
-EXPECTED_TOKENS_PER_SAMPLE = 300  # a direct answer is ~230 tokens on average (MODELS.md)
+EXPECTED_TOKENS_PER_SAMPLE = 300  # a direct answer is ~230 tokens on average (greedy HumanEval, 0.5B)
 
 
 def best_of_n_size(tokens_left: int) -> int:

@@ -1,13 +1,13 @@
 """Metered model calls: what a solve spends, when its Budget is used up, and cancellation.
 
 Every model call of a solve goes through one `Meter`: it checks the CancelToken before and
-after each call (and hands it to backends that poll it per token), and measures spending as
-deltas of the backends' counters since the solve started, over every role (policy, PRM, TCG).
+after each call (and hands it to the backend, which polls it per decode step), and measures
+spending as deltas of the backends' counters since the solve started, over every role
+(policy, PRM, TCG).
 """
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Callable, Sequence
 
@@ -79,10 +79,7 @@ class Meter:
         self, backend: Backend, prefixes: Sequence[Sequence[int]], params: Sequence[SampleParams]
     ) -> list[Continuation]:
         self.check_cancel()
-        if _accepts_cancel(backend.generate):
-            out = backend.generate(prefixes, params, cancel=self.cancel)  # type: ignore[call-arg]
-        else:
-            out = backend.generate(prefixes, params)
+        out = backend.generate(prefixes, params, cancel=self.cancel)
         self.check_cancel()
         return out
 
@@ -90,10 +87,7 @@ class Meter:
         self, backend: Backend, prefixes: Sequence[Sequence[int]], yes: Sequence[str], no: Sequence[str]
     ) -> list[float]:
         self.check_cancel()
-        if _accepts_cancel(backend.judge):
-            out = backend.judge(prefixes, yes, no, cancel=self.cancel)  # type: ignore[call-arg]
-        else:
-            out = backend.judge(prefixes, yes, no)
+        out = backend.judge(prefixes, yes, no, cancel=self.cancel)
         self.check_cancel()
         return out
 
@@ -112,10 +106,3 @@ def unique_backends(backends: Sequence[Backend]) -> list[Backend]:
             out.append(backend)
     return out
 
-
-def _accepts_cancel(method: Callable) -> bool:
-    try:
-        params = inspect.signature(method).parameters
-    except (TypeError, ValueError):
-        return False
-    return "cancel" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())

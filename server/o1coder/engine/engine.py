@@ -4,14 +4,14 @@ It owns the settings and a model pool, and turns a Problem into results:
 `solve` (any strategy), `plan` / `refine` (pseudocode actions alone), `generate_tests`
 (the TCG), `verify` (the sandbox). Every call takes an optional progress callback and
 CancelToken; a cancelled call raises `Cancelled` and returns nothing partial.
-Thread-safety: one call at a time per Engine (the server serialises per document and
-holds one Engine lock around model work, since one llama.cpp context is not reentrant).
+Thread-safety: one call at a time per Engine. The engine takes no lock itself: the language
+server runs all model work on one worker thread (`o1coder.lsp.jobs`), since one llama.cpp
+context is not reentrant, and each LlamaBackend also serialises the calls into its context.
 """
 
 from __future__ import annotations
 
 import functools
-import threading
 import time
 from collections.abc import Sequence
 
@@ -39,7 +39,6 @@ class Engine:
     def __init__(self, settings: Settings | None = None, pool: ModelPool | None = None):
         self.settings = settings or Settings()
         self.pool = pool or ModelPool(self.settings.models)
-        self.lock = threading.Lock()
 
     def update_settings(self, settings: Settings) -> None:
         """New settings; models whose role assignment changed are reloaded lazily on next use."""

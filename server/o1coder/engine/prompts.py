@@ -48,7 +48,8 @@ PSEUDOCODE_LEAD = "1."
 STEP_STOPS = ("### Step", "```", "<|im_end|>")
 CODE_STOPS = ("```", "### Step")  # a code step that turns into more steps is cut
 
-# The direct prompt of the greedy / best-of-N baselines (as measured in MODELS.md).
+# The direct prompt of the greedy / best-of-N baselines: at most 512 new tokens, first code block
+# taken (greedy HumanEval with it, 0.5B Q4_K_M: 57.3% pass@1, 229 generated tokens on average).
 DIRECT_MAX_TOKENS = 512
 
 # Judgement questions; the answer is read from the first token's yes/no probabilities.

@@ -1,6 +1,6 @@
 """Training targets read off a finished search tree: ReST-MCTS* values, ASPR, serialization.
 
-Value targets (ALGORITHMS.md, "Value targets"):
+Value targets (ReST-MCTS*, Zhang et al. 2024, as its reference implementation computes them):
     w_k = (1 - v_{k-1}) / (m_k + 1) * s_k,   v_k = max(v_{k-1} + w_k, 0),   v_0 = 0 at the root
 m_k is the number of steps still needed to reach a verified-correct leaf (a code step that
 compiled and passed all of at least one test): 0 at such leaves, min(children) + 1 above them;

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from o1coder.cancel import Cancelled as Cancelled  # re-exported: the engine's callers import it here
+from o1coder.cancel import CancelToken as CancelToken
 from o1coder.sandbox.types import TestCase, VerificationReport
 
 # Pseudocode-first actions (O1-CODER section 3.2.1).
@@ -16,28 +17,6 @@ CODE = "code"  # A3: generate code from the pseudocode
 REPAIR = "repair"  # rewrite failing code from its execution feedback (a code step too)
 ACTIONS = (STRUCTURE, REFINE, CODE, REPAIR)
 CODE_ACTIONS = (CODE, REPAIR)  # steps whose content is code
-
-
-class Cancelled(Exception):
-    """Raised inside the engine when its CancelToken is set; nothing partial is returned."""
-
-
-class CancelToken:
-    """Set from any thread; the engine polls it between decode steps (every token)."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def cancel(self) -> None:
-        self._event.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
-
-    def raise_if_cancelled(self) -> None:
-        if self._event.is_set():
-            raise Cancelled()
 
 
 @dataclass
@@ -112,7 +91,7 @@ class SolveResult:
     test_results: VerificationReport | None
     stats: SearchStats
     value: float = 0.0  # verified reward of the answer
-    tree: Any = None  # the search tree (engine.mcts.Node) when the strategy builds one
+    tree: Any = None  # the search tree (engine.tree.Node) when the strategy builds one
 
     def to_json(self) -> dict[str, Any]:
         """The `o1coder solve --json` object: code, pseudocode, tests, test_results, stats."""

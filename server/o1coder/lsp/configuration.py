@@ -9,11 +9,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from o1coder.config import Settings, SettingsError
+from o1coder.config import ROLES, Settings, SettingsError
 
 SECTION = "o1coder"
 TOP_LEVEL = {f.name for f in dataclasses.fields(Settings)}
-ROLES = ("policy", "prm", "tcg")
 
 __all__ = ["SECTION", "SettingsError", "extract_section", "merge_settings", "changed_roles", "describe_change"]
 

@@ -27,7 +27,7 @@ from pygls.protocol.language_server import lsp_method
 from pygls.workspace import TextDocument
 
 from o1coder import __version__
-from o1coder.config import DEFAULT_MODEL, Settings, SettingsError
+from o1coder.config import DEFAULT_MODEL, ROLES, Settings, SettingsError
 from o1coder.engine.types import Budget
 from o1coder.lsp import code_actions, commands, completion, configuration, edits, hover, messages
 from o1coder.lsp.code_actions import (
@@ -263,7 +263,7 @@ class O1CoderServer(LanguageServer):
             self.check_models(roles)
         return True
 
-    def check_models(self, roles: list[str] | tuple[str, ...] = configuration.ROLES) -> None:
+    def check_models(self, roles: list[str] | tuple[str, ...] = ROLES) -> None:
         """Tell the user (without loading anything) about roles whose model file is missing or corrupt."""
         models = self.settings.models
 

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from o1coder.cancel import CancelToken
+
 
 @dataclass(frozen=True)
 class SampleParams:
@@ -105,20 +107,31 @@ class Backend(Protocol):
         ...
 
     def generate(
-        self, prefixes: Sequence[Sequence[int]], params: Sequence[SampleParams]
+        self,
+        prefixes: Sequence[Sequence[int]],
+        params: Sequence[SampleParams],
+        cancel: CancelToken | None = None,
     ) -> list[Continuation]:
         """One continuation per prefix, decoded together (one batch per step) where possible.
 
         Prefixes may repeat (k samples of one prefix) or differ (siblings). Shared prefixes
-        and prefixes still in the KV cache are not re-evaluated.
+        and prefixes still in the KV cache are not re-evaluated. A set `cancel` token raises
+        `o1coder.cancel.Cancelled` at the next point the backend polls it (every decode step
+        for the llama.cpp backend); nothing partial is returned.
         """
         ...
 
-    def judge(self, prefixes: Sequence[Sequence[int]], yes: Sequence[str], no: Sequence[str]) -> list[float]:
+    def judge(
+        self,
+        prefixes: Sequence[Sequence[int]],
+        yes: Sequence[str],
+        no: Sequence[str],
+        cancel: CancelToken | None = None,
+    ) -> list[float]:
         """P(yes) / (P(yes) + P(no)) for the next token after each prefix.
 
         `yes`/`no` are spellings of the answer ("yes", "Yes"); each is scored by its first
-        token, from the last position's logits only.
+        token, from the last position's logits only. `cancel` as for `generate`.
         """
         ...
 

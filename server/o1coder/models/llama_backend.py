@@ -28,7 +28,7 @@ from pathlib import Path
 import llama_cpp
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from o1coder.engine.types import Cancelled, CancelToken
+from o1coder.cancel import Cancelled, CancelToken
 from o1coder.models.backend import Continuation, Counters, SampleParams, TokenTrie
 
 _backend_ready = False

@@ -39,8 +39,9 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from o1coder.config import ROLES
+
 FORMAT = "o1coder-manifest/1"
-ROLES = ("policy", "prm", "tcg")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _QUANT_RE = re.compile(r"(?<![A-Za-z0-9])(i?q\d(?:_[a-z0-9]+)*|bf16|f16|f32)(?![A-Za-z0-9])", re.IGNORECASE)

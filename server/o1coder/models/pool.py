@@ -11,11 +11,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from o1coder.config import ModelSettings
+from o1coder.config import ROLES, ModelSettings
 from o1coder.models import store
 from o1coder.models.backend import Backend
-
-ROLES = ("policy", "prm", "tcg")
 
 
 class RoleError(Exception):

@@ -30,9 +30,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from o1coder.config import ROLES
 from o1coder.models import gguf_file
 from o1coder.models.catalog import CATALOG, CatalogModel
-from o1coder.models.manifest import NAME_RE, ROLES, load_manifest
+from o1coder.models.manifest import NAME_RE, load_manifest
 
 ENV_DATA_DIR = "O1CODER_DATA_DIR"
 BLOCK_SIZE = 8 * 1024 * 1024
