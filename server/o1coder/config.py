@@ -64,8 +64,9 @@ class SearchSettings:
     # start from the greedy direct answer (decoded with the TCG): verified first, and if it passes
     # every generated test the search ends there; planning is spent only on what it fails
     direct_answer_first: bool = True
-    # direct answers the opening writes beside the tests (the greedy one, the rest sampled at
-    # `temperature`): when they agree and pass the tests that are not suspect, no tree search
+    # direct answers before any tree search: the greedy one (written with the tests) and, when it
+    # fails a test, the rest sampled at `temperature`; when independent ones agree and pass the
+    # tests that are not suspect, no tree search
     direct_samples: int = 3
     # repair steps along one path: a code node that fails checks that are not suspect may get
     # children that rewrite it with the failing checks and the actual output in their prompt

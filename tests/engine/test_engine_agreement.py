@@ -127,7 +127,9 @@ def test_agreeing_direct_answers_end_the_solve_by_consensus_with_the_wrong_test_
     assert result.stats.ended_by == "consensus" and result.stats.stopped_by == "consensus"
     assert (result.stats.candidates, result.stats.clusters, result.stats.suspect_tests) == (3, 2, 1)
     assert [o.status.value for o in result.test_results.outcomes] == ["passed"] * 3 + ["suspect"]
-    assert len(backend.generate_calls) == 1  # System 1 only: no tree search was needed
+    # System 1 only: the greedy answer with the tests, then two sampled answers; no tree search
+    assert [len(call.prefixes) for call in backend.generate_calls] == [1, 2]
+    assert [p.temperature for p in backend.generate_calls[1].params] == [0.8, 0.8]
     data = result.to_json()
     assert data["test_results"]["outcomes"][3]["status"] == "suspect"
     assert data["stats"]["ended_by"] == "consensus"

@@ -165,20 +165,19 @@ def direct_first_backend(direct_marker: str) -> ScriptedBackend:
 def test_solve_mcts_ends_at_a_direct_answer_written_with_the_tests_that_passes_them():
     backend = direct_first_backend("RIGHT")
     result = solve_on_one_model(backend, SETTINGS, Budget(tokens=1500, nodes=40, seconds=60))
-    [opening] = backend.generate_calls  # the TCG's two samples and the three direct answers: one batch
-    assert [TCG in p for p in opening.prefixes] == [True, True, False, False, False]
+    [opening] = backend.generate_calls  # the TCG's two samples and the direct answer: one batch
+    assert [TCG in p for p in opening.prefixes] == [True, True, False]
     assert "Reply with the whole function" in opening.prefixes[2] and opening.params[2].temperature == 0.0
-    assert [p.temperature for p in opening.params[3:]] == [0.8, 0.8]  # System 1: sampled answers beside it
     caps = [p.max_tokens for p in opening.params]
-    assert sum(caps[:2]) <= 1500 // 2 and sum(caps) <= 1500  # the tests' half at most, the answers the rest
+    assert sum(caps[:2]) <= 1500 // 2 and sum(caps) <= 1500  # the tests' half at most, the answer the rest
     assert result.code == "def add(a, b):\n    return a + b  # RIGHT" and result.value == 1.0
     assert result.pseudocode == "" and [s.action for s in result.steps] == [CODE]
-    # the three answers are one program: it passes alone ("threshold"), no consensus of independent ones
+    # it passes every test alone: no sampled answers, no tree search
     assert result.stats.stopped_by == "threshold" and result.stats.ended_by == "threshold"
-    assert result.stats.nodes == 3 and result.stats.candidates == 3 and result.stats.clusters == 1
-    assert result.stats.judgements == 3  # the PRM values of the direct answers, one batch
-    assert all(child.is_code and child.reward == 1.0 for child in result.tree.children)
-    assert len(result.tree.children) == 3 and result.tree.visits == 1
+    assert result.stats.nodes == 1 and result.stats.candidates == 1 and result.stats.clusters == 1
+    assert result.stats.judgements == 1  # the PRM value of the direct answer
+    [child] = result.tree.children
+    assert child.is_code and child.reward == 1.0 and result.tree.visits == 1
 
 
 def test_solve_mcts_searches_past_a_direct_answer_that_fails_tests_and_keeps_it_as_a_candidate():

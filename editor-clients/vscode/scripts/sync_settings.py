@@ -97,8 +97,8 @@ DOCS: dict[str, Doc] = {
         "every generated test the search ends there; planning is spent only on what it fails."
     ),
     "search.directSamples": Doc(
-        "Direct answers written with the tests (the greedy one, the rest sampled): when independent ones "
-        "agree and pass every test that is not suspect, the solve ends there without a tree search.",
+        "Direct answers before any tree search: the greedy one, and when it fails a test the rest sampled; "
+        "when independent ones agree and pass every test that is not suspect, the solve ends there.",
         minimum=1,
         maximum=8,
     ),

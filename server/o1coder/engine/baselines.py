@@ -117,20 +117,13 @@ def direct_request(
     n: int,
     temperature: float,
     cap: int,
-    *,
-    greedy_first: bool = False,
-    greedy_cap: int | None = None,
 ) -> DirectRequest:
-    """The direct prompt `n` times (seeds seed, seed+1, ...), each sample capped at `cap` tokens.
-
-    With `greedy_first`, the first is the greedy answer (temperature 0, capped at `greedy_cap`)
-    and the others are sampled at `temperature`.
-    """
+    """The direct prompt `n` times (seeds seed, seed+1, ...), each sample capped at `cap` tokens."""
     prefix = policy.tokenize(policy.render_chat(prompts.direct_messages(problem), add_generation_prompt=True))
     params = [
         SampleParams(
-            max_tokens=max(1, min(prompts.DIRECT_MAX_TOKENS, greedy_cap if greedy_first and i == 0 and greedy_cap else cap)),
-            temperature=0.0 if greedy_first and i == 0 else temperature,
+            max_tokens=max(1, min(prompts.DIRECT_MAX_TOKENS, cap)),
+            temperature=temperature,
             top_k=settings.top_k,
             top_p=settings.top_p,
             seed=settings.seed + i,

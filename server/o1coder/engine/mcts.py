@@ -7,12 +7,12 @@ is their value); roll out greedily from the best new child (steps outside the tr
 they reach is verified and kept as a candidate) and blend V <- (1-a)V + a v_max; back up
 visit-weighted means to the root.
 
-With `direct_answer_first` (the default), the root starts with verified code children: the
-direct answers (greedy, and `direct_samples` - 1 sampled), written in the same batch as the
-tests (`opening`): System 1. If they agree and pass every test that is not suspect, or the
-best of them passes every generated test, the search ends at once; otherwise they stay
-candidates and the tree search (System 2) spends the rest of the budget on pseudocode-first
-paths.
+With `direct_answer_first` (the default), the root starts with verified code children, System
+1: the greedy direct answer, written in the same batch as the tests (`opening`), and, when it
+fails a test, `direct_samples` - 1 sampled ones. If the greedy answer passes every test, or
+independent answers agree and pass every test that is not suspect, the search ends at once;
+otherwise they stay candidates and the tree search (System 2) spends the rest of the budget on
+pseudocode-first paths.
 
 Every verified candidate joins execution agreement (`agreement`): candidates are clustered by
 their outputs on the tests' inputs, and a test that contradicts a consensus of independent

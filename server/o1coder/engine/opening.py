@@ -1,11 +1,11 @@
-"""The opening of a solve: the TCG's tests and the policy's direct answers, decoded together.
+"""The opening of a solve: the TCG's tests and the policy's greedy direct answer, decoded together.
 
 Both depend on the problem alone. When one loaded model serves the TCG and the policy (the
-default), their prompts are decoded in one batched generate: on a CPU, five streams in one
-batch produce tokens about 2x as fast as one stream. With two models they run one after the
-other. The first direct answer is the greedy baseline's (the direct prompt, temperature 0);
-the search also samples `search.directSamples` - 1 more at its temperature, so that
-execution agreement has several programs to compare before any tree search (System 1).
+default), their prompts are decoded in one batched generate: on a CPU, three streams in one
+batch produce tokens about 1.8x as fast as one stream. With two models they run one after the
+other. The direct answer is the greedy baseline's answer (the direct prompt, temperature 0);
+the search starts from it (System 1) and samples more direct answers only when it fails a
+test (`StepRunner.sample_direct_answers`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from o1coder.config import SearchSettings
-from o1coder.engine import prompts
 from o1coder.engine.baselines import direct_request
 from o1coder.engine.budget import Meter
 from o1coder.engine.problem import Problem
@@ -27,11 +26,6 @@ from o1coder.sandbox.types import TestCase
 class DirectAnswer:
     prefix: list[int]  # the direct prompt (the policy's tokens)
     answer: Continuation  # its greedy continuation
-    samples: list[Continuation] | None = None  # the sampled answers written beside it
-
-    @property
-    def answers(self) -> list[Continuation]:
-        return [self.answer, *(self.samples or [])]
 
 
 @dataclass
@@ -49,16 +43,15 @@ def open_solve(
     meter: Meter,
     tests: list[TestCase] | None,
     direct: bool,
-    samples: int = 1,
     given: list[TestCase] | None = None,
 ) -> Opening:
-    """Tests and, if `direct`, `samples` direct answers (the greedy one first).
+    """Tests and, if `direct`, the greedy direct answer.
 
     The tests are `given` (the user's) followed by what the TCG writes, or `tests` alone when
     those are passed (then the TCG writes nothing). The streams' caps add up to at most the
-    budget left, so the opening never spends more than the budget. Beside direct answers the
+    budget left, so the opening never spends more than the budget. Beside a direct answer the
     TCG's samples get at most half of it together (they are short; a cut-off answer would be
-    wasted); the greedy answer gets up to half of the rest, the sampled answers share the remainder.
+    wasted), and the answer gets the rest.
     """
     left = meter.tokens_left
     tcg_part = None
@@ -66,14 +59,7 @@ def open_solve(
         share = left // (2 if direct else 1) // TCG_SAMPLES
         tcg_part = tcg_request(problem, tcg, settings, share)
         left -= sum(p.max_tokens for p in tcg_part.params)
-    direct_part = None
-    if direct:
-        samples = max(1, samples)
-        greedy_cap = left if samples == 1 else left // 2
-        rest = (left - min(greedy_cap, prompts.DIRECT_MAX_TOKENS)) // max(samples - 1, 1)
-        direct_part = direct_request(
-            problem, policy, settings, samples, settings.temperature, rest, greedy_first=True, greedy_cap=greedy_cap
-        )
+    direct_part = direct_request(problem, policy, settings, 1, 0.0, left) if direct else None
 
     if tcg_part is not None and direct_part is not None and tcg is policy:
         outs = meter.generate(
@@ -89,9 +75,7 @@ def open_solve(
         written = merge_given(given, written)
     if direct_part is None:
         return Opening(tests=written)
-    return Opening(
-        tests=written, direct=DirectAnswer(direct_part.prefixes[0], direct_outs[0], list(direct_outs[1:]))
-    )
+    return Opening(tests=written, direct=DirectAnswer(direct_part.prefixes[0], direct_outs[0]))
 
 
 def merge_given(given: list[TestCase], generated: list[TestCase]) -> list[TestCase]:

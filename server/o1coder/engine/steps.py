@@ -248,6 +248,20 @@ class StepRunner:
         backpropagate(self.root)
         return nodes
 
+    def sample_direct_answers(self, prefix: Sequence[int], n: int) -> list[Node]:
+        """`n` more direct answers sampled at the search temperature (one batch; the prompt's
+        KV cache is reused), verified and added beside the greedy one."""
+        s = self.settings
+        cap = min(prompts.DIRECT_MAX_TOKENS, self.meter.tokens_left // max(n, 1))
+        if n <= 0 or cap < s.branching:
+            return []
+        params = [
+            SampleParams(max_tokens=cap, temperature=s.temperature, top_k=s.top_k, top_p=s.top_p, seed=s.seed + 1 + i)
+            for i in range(n)
+        ]
+        outs = self.meter.generate(self.policy, [list(prefix)] * n, params)
+        return self.add_direct_answers(prefix, outs)
+
     def best(self) -> Candidate | None:
         """The answer so far: the best member of the best cluster of behaviour."""
         return consensus_answer(self.candidates, self.agreement)

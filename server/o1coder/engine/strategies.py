@@ -57,7 +57,6 @@ def solve(
     # The greedy answer, and the search's starting answer, are written with the tests when one
     # model serves both roles (one batch); see `opening`.
     direct = settings.strategy == "greedy" or (settings.strategy == "mcts" and settings.direct_answer_first)
-    samples = settings.direct_samples if settings.strategy == "mcts" else 1
     if tests is None:
         notify(ProgressEvent(phase="tests", message="writing tests"))
     opening = open_solve(
@@ -68,7 +67,6 @@ def solve(
         meter=meter,
         tests=tests,
         direct=direct,
-        samples=samples,
         given=user_tests,
     )
     tests = opening.tests
@@ -92,7 +90,12 @@ def solve(
         tree = runner.root
         if settings.strategy == "mcts":
             if opening.direct is not None:
-                runner.add_direct_answers(opening.direct.prefix, opening.direct.answers)
+                # System 1: the greedy answer; when it fails a test, a few sampled answers for
+                # execution agreement to weigh against the tests, before any tree search
+                runner.add_direct_answers(opening.direct.prefix, [opening.direct.answer])
+                best = runner.best()
+                if settings.direct_samples > 1 and (best is None or best.reward < settings.value_threshold):
+                    runner.sample_direct_answers(opening.direct.prefix, settings.direct_samples - 1)
             outcome = MCTS(runner, settings, progress).run()
             answer, stopped_by = outcome.best, outcome.stopped_by
         else:
