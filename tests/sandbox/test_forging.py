@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 import uuid
 
 import pytest
@@ -368,12 +367,10 @@ def test_forged_and_malformed_replies_never_crash_the_parent():
     ids=["12MB-source", "100k-unary-minus", "3000-term-test"],
 )
 def test_oversized_and_overdeep_input_is_refused_in_one_line(code, test, needle):
-    start = time.monotonic()
     report = run_tests(code, [TestCase("t", test)], LIMITS)
     assert report.passed == 0
     message = report.error or report.outcomes[0].message
     assert needle in message and "\n" not in message
-    assert time.monotonic() - start < 30  # a bound against hanging, far above what it takes
 
 
 def test_the_candidate_process_is_not_dumpable(isolation):
