@@ -47,7 +47,7 @@ SKIPPED = (
 
 
 PACKAGES = ("networkx", "dateutil", "pyparsing", "packaging", "mpmath", "more_itertools", "markdown_it")
-MAX_PER_MODULE = 6  # tasks kept from one module, for variety
+MAX_PER_MODULE = 10  # tasks kept from one module, for variety
 
 
 def site_packages() -> Path:

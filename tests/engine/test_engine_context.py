@@ -191,3 +191,44 @@ def test_a_method_problem_tests_and_programs():
 def test_an_unknown_method_names_the_methods_it_knows():
     with pytest.raises(ProblemError, match="class Box has no method 'volume'; its methods: __init__, area"):
         Problem.from_module(CLASSY, "Box.volume")
+
+
+def test_a_method_s_direct_answer_starts_with_its_def_and_docstring():
+    """The engine writes the method's head (a small model asked for a method of a long class
+    otherwise rewrites the whole class and is cut off before reaching it); the answer is the
+    head plus the model's body, up to the block's close. Functions keep the model's own reply."""
+    from fakes import FakeVerifier, ScriptedBackend
+
+    from o1coder.config import SearchSettings
+    from o1coder.engine import prompts
+    from o1coder.engine.baselines import greedy
+    from o1coder.engine.budget import Meter
+    from o1coder.engine.types import Budget
+
+    problem = Problem.from_module(CLASSY, "Box.area")
+    head = 'def area(self):\n    """The area, doubled by helper.\n\n    >>> Box(3).area()\n    18\n    """'
+    assert problem.head == head
+    assert prompts.direct_answer_start(problem) == "```python\n" + head + "\n"
+    assert prompts.direct_answer_start(Problem.from_module(MODULE, "boxed_total")) == ""
+
+    backend = ScriptedBackend({"Reply with the whole method": ["    return helper(self.size * self.size)\n"]})
+    meter = Meter([backend], Budget())
+    answer = greedy(problem, [], policy=backend, verifier=FakeVerifier(), settings=SearchSettings(), meter=meter)
+    [call] = backend.generate_calls
+    assert call.prefixes[0].endswith("<|im_start|>assistant\n```python\n" + head + "\n")
+    assert call.params[0].stop == prompts.CODE_STOPS
+    assert answer.code == head + "\n    return helper(self.size * self.size)"
+    program = assemble_program(problem, answer.code)
+    assert run_tests(program, [TestCase("t", "assert Box(3).area() == 18")]).passed == 1
+
+
+def test_a_method_s_code_steps_open_with_its_head_too():
+    from o1coder.engine import prompts
+    from o1coder.engine.types import CODE, REPAIR, STRUCTURE
+
+    problem = Problem.from_module(CLASSY, "Box.area")
+    assert prompts.step_lead(CODE, problem) == problem.head + "\n" == prompts.step_lead(REPAIR, problem)
+    assert prompts.step_lead(STRUCTURE, problem) == prompts.PSEUDOCODE_LEAD
+    assert prompts.step_lead(CODE) == prompts.step_lead(CODE, Problem.from_module(MODULE, "boxed_total")) == ""
+    body = "    return helper(self.size * self.size)"
+    assert prompts.step_content(CODE, body + "\n", problem) == problem.head + "\n" + body

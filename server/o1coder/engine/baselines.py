@@ -119,7 +119,8 @@ def direct_request(
     cap: int,
 ) -> DirectRequest:
     """The direct prompt `n` times (seeds seed, seed+1, ...), each sample capped at `cap` tokens."""
-    prefix = policy.tokenize(policy.render_chat(prompts.direct_messages(problem), add_generation_prompt=True))
+    chat = policy.render_chat(prompts.direct_messages(problem), add_generation_prompt=True)
+    prefix = policy.tokenize(chat + prompts.direct_answer_start(problem))
     params = [
         SampleParams(
             max_tokens=max(1, min(prompts.DIRECT_MAX_TOKENS, cap)),
@@ -127,6 +128,7 @@ def direct_request(
             top_k=settings.top_k,
             top_p=settings.top_p,
             seed=settings.seed + i,
+            stop=prompts.direct_stops(problem),
         )
         for i in range(n)
     ]
@@ -145,8 +147,9 @@ def direct_candidates(
     """Each direct answer's first code block, verified; each sample counts as a one-step node."""
     meter.nodes += len(outs)
     candidates = []
+    start = prompts.direct_answer_start(problem)
     for out in outs:
-        code = prompts.extract_code(out.text)
+        code = prompts.extract_code(start + out.text)
         report = meter.verify(verifier, assemble_program(problem, code), tests)
         candidates.append(Candidate(code, [Step(CODE, code)], report, report.reward(settings.compile_weight)))
     return candidates

@@ -44,6 +44,9 @@ class Problem:
     module: str | None = None
     # a method's problem: the class it belongs to (entry_point is then the method's name)
     class_name: str | None = None
+    # a method's problem: its `def` line(s) and docstring as written, dedented (a direct answer
+    # starts with them; see prompts.direct_answer_start)
+    head: str | None = None
 
     @property
     def qualname(self) -> str:
@@ -116,6 +119,7 @@ class Problem:
                 ),
                 module=source,
                 class_name=owner.name,
+                head=_head(source, method),
             )
         problem = cls.from_source(built.text)
         if problem.entry_point != function:
@@ -159,6 +163,17 @@ def _target_function(module: ast.Module) -> ast.FunctionDef | ast.AsyncFunctionD
 def _is_wordlike(stmt: ast.stmt) -> bool:
     """A statement that is really prose which happens to parse (`fizzbuzz`, a bare string)."""
     return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Name | ast.Constant)
+
+
+def _head(source: str, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    """`fn`'s def line(s) and docstring as written in `source`, dedented (decorators left out)."""
+    first = fn.body[0]
+    has_doc = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)
+    last = first.end_lineno if has_doc else first.lineno - 1
+    if not has_doc and first.lineno == fn.lineno:  # `def f(): pass` on one line
+        return _signature(fn)
+    lines = source.splitlines()[fn.lineno - 1 : last]
+    return textwrap.dedent("\n".join(lines))
 
 
 def _signature(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:

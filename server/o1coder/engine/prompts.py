@@ -19,8 +19,9 @@ from o1coder.engine.problem import Problem
 from o1coder.engine.types import CODE, CODE_ACTIONS, REFINE, REPAIR, STRUCTURE
 from o1coder.models.backend import Backend
 
-# 2: pseudocode lead "1.", terser TCG prompt, code stops at "### Step"; 3: the repair step
-PROMPT_VERSION = "o1c-prompts-3"
+# 2: pseudocode lead "1.", terser TCG prompt, code stops at "### Step"; 3: the repair step;
+# 4: a method's direct answer starts with its def line (function prompts as in 3)
+PROMPT_VERSION = "o1c-prompts-4"
 
 SYSTEM_PROMPT = (
     "You are an expert Python programmer. You always think in pseudocode first: you plan the "
@@ -109,10 +110,13 @@ def repair_feedback(failures: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def step_lead(action: str) -> str:
+def step_lead(action: str, problem: Problem | None = None) -> str:
     """The start of a step's content the engine writes for the model: pseudocode steps open a
-    numbered list (without it a small model tends to jump to code at once)."""
-    return "" if action in CODE_ACTIONS else PSEUDOCODE_LEAD
+    numbered list (without it a small model tends to jump to code at once); a method's code
+    steps open with its def line and docstring (see `direct_answer_start`)."""
+    if action not in CODE_ACTIONS:
+        return PSEUDOCODE_LEAD
+    return problem.head + "\n" if problem is not None and problem.class_name and problem.head else ""
 
 
 def step_prompt(action: str, k: int, feedback: str = "") -> str:
@@ -120,9 +124,9 @@ def step_prompt(action: str, k: int, feedback: str = "") -> str:
     return step_header(action, k, feedback) + step_lead(action)
 
 
-def step_content(action: str, generated: str) -> str:
+def step_content(action: str, generated: str, problem: Problem | None = None) -> str:
     """A step's content from the model's continuation of `step_prompt` (the lead included)."""
-    return clean_step_text(step_lead(action) + generated)
+    return clean_step_text(step_lead(action, problem) + generated)
 
 
 def step_body(action: str, content: str) -> str:
@@ -159,6 +163,20 @@ def direct_messages(problem: Problem) -> list[dict[str, str]]:
     else:
         ask = "Solve the following task. Reply with the whole function in one python code block."
     return [{"role": "user", "content": f"{ask}\n\n{problem_block(problem)}"}]
+
+
+def direct_answer_start(problem: Problem) -> str:
+    """The start of the direct answer the engine writes for the model. For a method: the code block,
+    the method's `def` line and docstring as written, so the answer is the method (asked for a method
+    of a long class, a small model rewrites the whole class and runs out of tokens before reaching
+    it). For a function: nothing (the model's own reply, as the baselines were measured)."""
+    lead = step_lead(CODE, problem)
+    return CODE_FENCE + lead if lead else ""
+
+
+def direct_stops(problem: Problem) -> tuple[str, ...]:
+    """Where a direct answer ends: at its block's close when the engine opened the block."""
+    return CODE_STOPS if direct_answer_start(problem) else ()
 
 
 def tcg_messages(problem: Problem, n: int) -> list[dict[str, str]]:

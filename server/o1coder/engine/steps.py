@@ -190,14 +190,14 @@ class StepRunner:
         prefixes = [
             parent.tokens_for(self.policy)
             + self.policy.tokenize(prompts.step_header(action, parent.depth + 1, feedback.get(id(parent), "")))
-            + self.policy.tokenize(prompts.step_lead(action))
+            + self.policy.tokenize(prompts.step_lead(action, self.problem))
             for _, parent, action, _ in streams
         ]
         params = [self.params(action, temperature, seed, cap) for _, _, action, seed in streams]
         outs = self.meter.generate(self.policy, prefixes, params)
         seen: set[tuple[int, str, str]] = set()
         for (i, parent, action, _), prefix, sample in zip(streams, prefixes, outs, strict=True):
-            content = prompts.step_content(action, sample.text)
+            content = prompts.step_content(action, sample.text, self.problem)
             key = (i, action, normalize_step(content))
             if not any(ch.isalnum() for ch in sample.text) or key in seen:
                 continue  # an empty or junk step ("#"), or a duplicate of a sibling
@@ -211,7 +211,7 @@ class StepRunner:
                 depth=parent.depth + 1,
                 is_terminal=action in CODE_ACTIONS,
             )
-            written = len(prompts.step_lead(action))  # the body starts with the lead, already in `prefix`
+            written = len(prompts.step_lead(action, self.problem))  # the body starts with the lead, already in `prefix`
             node.set_tokens(self.policy, prefix + reuse_tokens(self.policy, sample.tokens, node.body[written:]))
             out[i].append(node)
         if attach:
@@ -232,8 +232,9 @@ class StepRunner:
         Answers without code are left out.
         """
         nodes = []
+        start = prompts.direct_answer_start(self.problem)
         for out in outs:
-            code = prompts.extract_code(out.text)
+            code = prompts.extract_code(start + out.text)
             if not any(ch.isalnum() for ch in code):
                 continue
             node = Node(id=self._next_id, parent=self.root, action=CODE, content=code, depth=1, is_terminal=True)
@@ -256,7 +257,14 @@ class StepRunner:
         if n <= 0 or cap < s.branching:
             return []
         params = [
-            SampleParams(max_tokens=cap, temperature=s.temperature, top_k=s.top_k, top_p=s.top_p, seed=s.seed + 1 + i)
+            SampleParams(
+                max_tokens=cap,
+                temperature=s.temperature,
+                top_k=s.top_k,
+                top_p=s.top_p,
+                seed=s.seed + 1 + i,
+                stop=prompts.direct_stops(self.problem),
+            )
             for i in range(n)
         ]
         outs = self.meter.generate(self.policy, [list(prefix)] * n, params)
