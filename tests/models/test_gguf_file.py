@@ -22,9 +22,13 @@ import pytest
 from model_fakes import CliResult, FakeModel, fake_gguf, gguf_bytes, gguf_string, touch_keep_mtime
 
 import o1coder
-from o1coder.models import gguf_file, store
+from o1coder.models import gguf_file
+from o1coder.models.errors import ModelCorruptError
+from o1coder.models.files import sidecar_path
 from o1coder.models.gguf_file import GGUFError, read_gguf
+from o1coder.models.install import install
 from o1coder.models.manifest import write_manifest
+from o1coder.models.registry import add_manifest
 
 Cli = Callable[..., CliResult]
 
@@ -307,7 +311,7 @@ def test_verify_path_truncated_or_random(data_dir: Path, cli: Cli, tmp_path: Pat
 
 
 def test_verify_catalog_model_checks_the_header_even_with_quick(fake_model: FakeModel, cli: Cli) -> None:
-    path = store.install("fake-tiny", pip=False)
+    path = install("fake-tiny", pip=False)
     ok = cli("verify", "fake-tiny", "--quick")
     assert ok.code == 0 and "verified (sidecar, unchanged) [GGUF v3, fake, 1 tensor" in ok.out
     # Damage the tensor count but keep size and mtime: the sidecar still "matches".
@@ -316,7 +320,7 @@ def test_verify_catalog_model_checks_the_header_even_with_quick(fake_model: Fake
     assert result.code == 1
     assert "error: fake-tiny is corrupt (the tensor count at byte 8 claims" in result.err
     assert result.err.strip().endswith("run `o1coder models install fake-tiny --force`")
-    assert not store.sidecar_path(path).exists()
+    assert not sidecar_path(path).exists()
 
 
 def test_verify_added_model_checks_each_file(data_dir: Path, cli: Cli, tmp_path: Path) -> None:
@@ -342,8 +346,8 @@ def test_add_rejects_a_malformed_gguf(data_dir: Path, tmp_path: Path) -> None:
     policy.write_bytes(policy.read_bytes()[:3000])  # truncated before the manifest was written
     manifest = export / "manifest.json"
     write_manifest(manifest, name="run1", roles={"policy": "policy.gguf"}, prompt_version="v1")
-    with pytest.raises(store.ModelCorruptError) as info:
-        store.add_manifest(manifest)
+    with pytest.raises(ModelCorruptError) as info:
+        add_manifest(manifest)
     assert (
         "policy.gguf is not a usable GGUF file: truncated: tensor filler ends at byte 4,000 but the file has 3,000 bytes"
         in (info.value.message)
