@@ -163,15 +163,41 @@ def test_truncated_header(tmp_path: Path) -> None:
     )
 
 
-def test_random_bytes_behind_the_magic(tmp_path: Path) -> None:
+def counted_steps(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the parser's steps (bounds-checked reads and skips): one slot per `read_gguf` call."""
+    steps: list[int] = []
+    window, skip = gguf_file._Parser._window, gguf_file._Parser.skip
+    parse = gguf_file._Parser.parse
+
+    def counting(method: Callable[..., Any]) -> Callable[..., Any]:
+        def step(self: Any, *args: Any) -> Any:
+            steps[-1] += 1
+            return method(self, *args)
+
+        return step
+
+    def parse_counted(self: Any) -> Any:
+        steps.append(0)
+        return parse(self)
+
+    monkeypatch.setattr(gguf_file._Parser, "_window", counting(window))
+    monkeypatch.setattr(gguf_file._Parser, "skip", counting(skip))
+    monkeypatch.setattr(gguf_file._Parser, "parse", parse_counted)
+    return steps
+
+
+def test_random_bytes_behind_the_magic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever the bytes claim, the parser's work is bounded by the file, not by a clock: its
+    steps advance through the file (the densest record, a key/value pair with an empty key and
+    a uint8 value, takes 4 steps for 13 bytes), so a file of `size` bytes takes under size / 3 + 2."""
+    steps = counted_steps(monkeypatch)
     rng = random.Random(13)
     for n in range(40):
         body = rng.randbytes(rng.choice([100, 10_000, 1 << 20]))
         if n % 2:  # a plausible version so the parser goes further
             body = struct.pack("<I", 3) + body[4:]
-        start = time.perf_counter()
         _error(_write(tmp_path / f"r{n}.gguf", b"GGUF" + body))
-        assert time.perf_counter() - start < 1.0
+        assert steps[-1] <= (4 + len(body)) // 3 + 2
     assert _error(_write(tmp_path / "elf.gguf", b"\x7fELF" + bytes(100))).startswith("not a GGUF file")
 
 
@@ -276,7 +302,6 @@ def test_real_default_model_header(default_model_path: Path) -> None:
     assert summary.architecture == "qwen2" and summary.version == 3
     assert summary.tensor_count > 0 and len(summary.tensors) == summary.tensor_count
     assert summary.data_end <= summary.file_size == default_model_path.stat().st_size
-    assert seconds < 2.0, seconds
     print(f"{summary.describe()}: header read in {seconds * 1000:.0f} ms")
 
 
