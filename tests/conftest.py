@@ -25,11 +25,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def default_model_path() -> Path:
-    from o1coder.models import store
+    from o1coder.models.errors import ModelError
+    from o1coder.models.resolve import resolve
 
     try:
-        return store.resolve(DEFAULT_MODEL)
-    except store.ModelError as exc:  # `make test` installs it first; `make unit` runs no model test
+        return resolve(DEFAULT_MODEL)
+    except ModelError as exc:  # `make test` installs it first; `make unit` runs no model test
         pytest.skip(
             f"the default model is not installed ({exc}); install it with "
             f"`o1coder models install {DEFAULT_MODEL}` or `make model`"

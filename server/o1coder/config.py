@@ -20,11 +20,12 @@ ROLES = ("policy", "prm", "tcg")
 
 
 class SettingsError(ValueError):
-    """A setting has a bad value. `setting` is its dotted camelCase name."""
+    """A setting has a bad value. `setting` is its dotted camelCase name, `message` what is wrong."""
 
     def __init__(self, setting: str, message: str):
         super().__init__(f"o1coder.{setting}: {message}")
         self.setting = setting
+        self.message = message
 
 
 @dataclass

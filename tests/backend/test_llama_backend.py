@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 
 from o1coder.cancel import Cancelled, CancelToken
@@ -169,15 +166,31 @@ def test_full_cache_evicts_old_sequences(default_model_path):
         small.close()
 
 
-def test_cancel_stops_generation_quickly_and_leaves_the_cache_consistent(backend):
+class CancelAtPoll(CancelToken):
+    """A token that cancels itself when polled for the `at`-th time, counting every poll."""
+
+    def __init__(self, at: int):
+        super().__init__()
+        self.at = at
+        self.polls = 0
+
+    def raise_if_cancelled(self) -> None:
+        self.polls += 1
+        if self.polls == self.at:
+            self.cancel()
+        super().raise_if_cancelled()
+
+
+def test_cancel_stops_generation_at_the_next_step_and_leaves_the_cache_consistent(backend):
+    # The token is polled at every decode step, so a cancel waits for one step at most.
+    counting = CancelAtPoll(0)  # never cancels
+    [out] = backend.generate([chat(backend, "Count to ten.")], [SampleParams(max_tokens=30, temperature=0.0)], cancel=counting)
+    assert counting.polls >= len(out.tokens)
     prompt = chat(backend, "Write a long essay about sorting algorithms.")
-    token = CancelToken()
-    timer = threading.Timer(0.3, token.cancel)
-    timer.start()
-    started = time.monotonic()
+    token = CancelAtPoll(40)  # cancelled well inside the 2000 tokens
     with pytest.raises(Cancelled):
         backend.generate([prompt] * 2, [SampleParams(max_tokens=2000, temperature=0.8, seed=3)] * 2, cancel=token)
-    assert time.monotonic() - started < 0.3 + 0.25
+    assert token.polls == token.at  # the poll that saw the cancel was the last: nothing ran after it
     # afterwards the cache bookkeeping still matches the KV: greedy equals a fresh greedy run
     short = chat(backend, "Write a function that adds two numbers.")
     [a] = backend.generate([short], [GREEDY])

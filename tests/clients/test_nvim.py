@@ -326,7 +326,6 @@ def test_cancel_stops_the_search_and_leaves_the_buffer_unchanged(tmp_path: Path,
     assert done["result"]["applied"] is False
     assert "cancel" in done["result"]["reason"].lower()
     assert any(m.startswith("o1-coder: Implement with search: not applied") for m in messages(result, WARN))
-    assert result["cancel_to_answer_ms"] < 10000
     assert result["progress_ended"]
     assert result["status_during"].startswith("o1coder: Implement with search"), result["status_during"]
     assert result["status_after"] == ""

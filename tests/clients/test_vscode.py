@@ -22,7 +22,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 VSCODE = REPO / "editor-clients" / "vscode"
-VSIX = VSCODE / "o1coder-0.1.0.vsix"
+VSIX = VSCODE / f"o1coder-{json.loads((VSCODE / 'package.json').read_text())['version']}.vsix"  # vsce's name
 
 
 def npm(*args: str, timeout: float = 300, env: dict[str, str] | None = None) -> str:
@@ -105,10 +105,11 @@ def test_sync_settings_catches_drift(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(module, "DOCS", missing)
     assert "search.seed: no description in DOCS" in module.problems()
 
-    # a stale package.json fails --check, and the script rewrites it
+    # a stale package.json (a setting's default, the version) fails --check, and the script rewrites it
     monkeypatch.setattr(module, "DOCS", load_sync_settings().DOCS)
     package = json.loads((VSCODE / "package.json").read_text())
     package["contributes"]["configuration"]["properties"]["o1coder.search.budgetTokens"]["default"] = 1234
+    package["version"] = "9.9.9"
     stale = tmp_path / "package.json"
     stale.write_text(json.dumps(package, indent=2) + "\n")
     monkeypatch.setattr(module, "PACKAGE_JSON", stale)
@@ -116,6 +117,7 @@ def test_sync_settings_catches_drift(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert module.main([]) == 0
     assert module.main(["--check"]) == 0
     assert json.loads(stale.read_text()) == json.loads((VSCODE / "package.json").read_text())
+    assert json.loads(stale.read_text())["version"] == module.o1coder.__version__
 
 
 # ---------------------------------------------------------------- npm scripts

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from o1coder.cancel import CancelToken
 from o1coder.engine import prompts
-from o1coder.models.backend import Continuation, Counters, SampleParams, TokenTrie
+from o1coder.models.backend import Continuation, Counters, SampleParams, TokenTrie, find_stop
 from o1coder.sandbox.types import TestCase, TestOutcome, TestStatus, VerificationReport
 
 EOS = -1  # the fake's end-of-generation token (decodes to nothing)
@@ -120,9 +120,9 @@ class ScriptedBackend:
 
 def _continue(reply: str, params: SampleParams) -> Continuation:
     """Apply stop strings and the token limit the way a real backend does."""
-    hits = [(reply.find(s), s) for s in params.stop if s in reply]
-    if hits:
-        at, stop = min(hits)
+    hit = find_stop(reply, params.stop)
+    if hit is not None:
+        at, stop = hit
         if at + len(stop) <= params.max_tokens:
             return Continuation([ord(c) for c in reply[: at + len(stop)]], reply[:at], "stop", stop)
     if len(reply) >= params.max_tokens:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import time
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -70,10 +73,11 @@ def make(
     self_critic: float = 0.0,
     cancel: CancelToken | None = None,
     progress=None,
+    clock: Callable[[], float] = time.monotonic,
 ):
     backend = ScriptedBackend(replies, prm_values(self_critic))
     verifier = FakeVerifier(OUTCOMES)
-    meter = Meter([backend], budget or Budget(tokens=100_000, nodes=100, seconds=60), cancel)
+    meter = Meter([backend], budget or Budget(tokens=100_000, nodes=100, seconds=60), cancel, clock)
     runner = StepRunner(
         PROBLEM, TESTS, policy=backend, prm=backend, verifier=verifier, settings=settings, meter=meter
     )
@@ -458,17 +462,25 @@ def test_cancel_stops_between_model_calls():
 def test_a_round_takes_fewer_leaves_when_the_tokens_left_cannot_feed_them_all():
     # Regression: 4 tokens left and two leaves of three children each gave every stream a cap of 0,
     # so nothing was proposed and the same round repeated until the seconds budget ran out.
+    # The meter's clock ticks one "second" per reading: a search that kept repeating rounds runs
+    # out of its seconds after as many budget checks, whatever the machine's speed.
     settings = replace(SETTINGS, parallel_leaves=2)
-    mcts, _, _ = make(DEFAULT_REPLIES, settings=settings, budget=Budget(tokens=100_000, nodes=100, seconds=60))
-    mcts.meter.budget = Budget(tokens=mcts.meter.tokens_generated + 4, nodes=100, seconds=60)
+    ticks = itertools.count()
+    seconds = 1000
+    mcts, _, _ = make(
+        DEFAULT_REPLIES,
+        settings=settings,
+        budget=Budget(tokens=100_000, nodes=100, seconds=seconds),
+        clock=lambda: float(next(ticks)),
+    )
+    mcts.meter.budget = Budget(tokens=mcts.meter.tokens_generated + 4, nodes=100, seconds=seconds)
     assert mcts.round_size() == 1
-    mcts.meter.budget = Budget(tokens=mcts.meter.tokens_generated + 6, nodes=100, seconds=60)
+    mcts.meter.budget = Budget(tokens=mcts.meter.tokens_generated + 6, nodes=100, seconds=seconds)
     assert mcts.round_size() == 2
     mcts.iterate(mcts.root)
-    mcts.meter.budget = Budget(tokens=mcts.meter.tokens_generated + 4, nodes=100, seconds=60)
+    mcts.meter.budget = Budget(tokens=mcts.meter.tokens_generated + 4, nodes=100, seconds=seconds)
     outcome = mcts.run()
-    assert outcome.stopped_by == "tokens"
-    assert mcts.meter.seconds < 5
+    assert outcome.stopped_by == "tokens"  # spent, not timed out: every round proposed something
 
 
 def test_failing_code_gets_repair_children_that_see_the_failing_checks():

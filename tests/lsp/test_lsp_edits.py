@@ -1,4 +1,5 @@
-"""Unit tests of the pure text logic: targets at a position, and the edits built for them."""
+"""Unit tests of the pure text logic: targets at a position (`o1coder.lsp.targets`), and the edits
+built for them (`o1coder.lsp.edits`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
-from o1coder.lsp import edits
+from o1coder.lsp import edits, targets
+from o1coder.lsp.text import is_python_document, is_valid_python, split_lines
 
 SAMPLE = textwrap.dedent(
     '''\
@@ -45,16 +47,16 @@ SAMPLE = textwrap.dedent(
     # write a function that returns the nth fibonacci number
     '''
 )
-LINES = edits.split_lines(SAMPLE)
+LINES = split_lines(SAMPLE)
 
 
 def line_of(text: str, needle: str) -> int:
     """The first line that starts with `needle` (leading spaces ignored on both)."""
-    return next(i for i, line in enumerate(edits.split_lines(text)) if line.lstrip().startswith(needle.lstrip()))
+    return next(i for i, line in enumerate(split_lines(text)) if line.lstrip().startswith(needle.lstrip()))
 
 
-def target_at(needle: str, character: int = 4, text: str = SAMPLE) -> edits.Target | None:
-    return edits.find_target(text, line_of(text, needle), character)
+def target_at(needle: str, character: int = 4, text: str = SAMPLE) -> targets.Target | None:
+    return targets.find_target(text, line_of(text, needle), character)
 
 
 @pytest.mark.parametrize(
@@ -75,7 +77,7 @@ def target_at(needle: str, character: int = 4, text: str = SAMPLE) -> edits.Targ
 )
 def test_function_at_position(needle: str, qualname: str, stub: bool) -> None:
     target = target_at(needle)
-    assert isinstance(target, edits.FunctionTarget)
+    assert isinstance(target, targets.FunctionTarget)
     assert target.qualname == qualname
     assert target.stub is stub
 
@@ -87,63 +89,63 @@ def test_no_target_outside_functions(needle: str) -> None:
 
 def test_body_ranges_and_comment_kinds() -> None:
     add = target_at("def add")
-    assert isinstance(add, edits.FunctionTarget)
+    assert isinstance(add, targets.FunctionTarget)
     assert add.has_docstring and add.body_start == line_of(SAMPLE, "    pass") and add.end_line == add.body_start
     method = target_at("def method")
-    assert isinstance(method, edits.FunctionTarget)
+    assert isinstance(method, targets.FunctionTarget)
     assert method.todo_lines == (line_of(SAMPLE, "# TODO"),) and not method.has_plan
     assert method.body_indent == " " * 8 and method.stub_statement == "..."
     planned = target_at("def plan_me")
-    assert isinstance(planned, edits.FunctionTarget)
+    assert isinstance(planned, targets.FunctionTarget)
     assert planned.has_plan and planned.plan_text(LINES) == "Plan:\n1. loop"
     one = target_at("def one")
-    assert isinstance(one, edits.FunctionTarget) and one.inline_col == len("def one(): ")
+    assert isinstance(one, targets.FunctionTarget) and one.inline_col == len("def one(): ")
 
 
 def test_blank_line_below_a_function_belongs_to_it_only_when_indented() -> None:
     blank = line_of(SAMPLE, "    pass") + 1
     assert LINES[blank] == ""
-    inside = edits.find_target(SAMPLE, blank, 4)
-    assert isinstance(inside, edits.FunctionTarget) and inside.name == "add"
-    assert edits.find_target(SAMPLE, blank, 0) is None
+    inside = targets.find_target(SAMPLE, blank, 4)
+    assert isinstance(inside, targets.FunctionTarget) and inside.name == "add"
+    assert targets.find_target(SAMPLE, blank, 0) is None
 
 
 def test_empty_body_at_end_of_file_is_a_stub() -> None:
     text = "def empty(x):\n    "
-    target = edits.find_target(text, 1, 4)
-    assert isinstance(target, edits.FunctionTarget) and target.stub and target.name == "empty"
+    target = targets.find_target(text, 1, 4)
+    assert isinstance(target, targets.FunctionTarget) and target.stub and target.name == "empty"
 
 
 def test_task_comment_and_selection() -> None:
     task = target_at("# write", 0)
-    assert isinstance(task, edits.TaskTarget)
+    assert isinstance(task, targets.TaskTarget)
     assert task.text == "write a function that returns the nth fibonacci number" and not task.replace
-    short = edits.find_target("# x = 1\n", 0, 0)
+    short = targets.find_target("# x = 1\n", 0, 0)
     assert short is None  # two words are a note, not a task
-    documented = edits.find_target("# compute the total of all values\ntotal = sum(values)\n", 0, 0)
+    documented = targets.find_target("# compute the total of all values\ntotal = sum(values)\n", 0, 0)
     assert documented is None  # code already follows: the comment documents it
     selection = types.Range(start=types.Position(line=0, character=0), end=types.Position(line=2, character=0))
-    selected = edits.find_target("x = [3, 1, 2]\nprint(sorted(x))\n", 0, 0, selection)
-    assert isinstance(selected, edits.TaskTarget) and selected.replace
+    selected = targets.find_target("x = [3, 1, 2]\nprint(sorted(x))\n", 0, 0, selection)
+    assert isinstance(selected, targets.TaskTarget) and selected.replace
     inside = types.Range(
         start=types.Position(line=line_of(SAMPLE, "# TODO"), character=0),
         end=types.Position(line=line_of(SAMPLE, "        ..."), character=11),
     )
-    method = edits.find_target(SAMPLE, inside.start.line, 0, inside)
-    assert isinstance(method, edits.FunctionTarget) and method.qualname == "K.method"
+    method = targets.find_target(SAMPLE, inside.start.line, 0, inside)
+    assert isinstance(method, targets.FunctionTarget) and method.qualname == "K.method"
 
 
 def test_far_down_a_long_file_is_found_without_a_full_parse() -> None:
     body = "".join(f"def f{i}(x):\n    y = x + {i}\n    return y\n\n" for i in range(700))
     text = body + "def last(xs):\n    pass\n"
-    target = edits.find_target(text, line_of(text, "def last") + 1, 4)
-    assert isinstance(target, edits.FunctionTarget) and target.name == "last" and target.stub
-    assert edits.find_target(text, 3, 0) is None  # the blank line between f0 and f1, at column 0
+    target = targets.find_target(text, line_of(text, "def last") + 1, 4)
+    assert isinstance(target, targets.FunctionTarget) and target.name == "last" and target.stub
+    assert targets.find_target(text, 3, 0) is None  # the blank line between f0 and f1, at column 0
 
 
 def apply(edit: types.TextEdit, text: str = SAMPLE) -> str:
     out = edits.apply_text_edits(text, [edit])
-    assert edits.is_valid_python(out), out
+    assert is_valid_python(out), out
     return out
 
 
@@ -188,7 +190,7 @@ def test_implement_inline_and_nested_and_multiline_signature() -> None:
 
 def test_implement_at_end_of_file_without_newline() -> None:
     text = "def f(x):\n    pass"
-    target = edits.find_target(text, 1, 4)
+    target = targets.find_target(text, 1, 4)
     out = apply(edits.implement_edit(text, target, "def f(x):\n    return x + 1", ""), text)
     assert out == "def f(x):\n    return x + 1"
 
@@ -201,7 +203,7 @@ def test_implement_task_goes_below_the_comment() -> None:
 
 def test_crlf_documents_keep_crlf() -> None:
     text = "def f(x):\r\n    pass\r\n"
-    target = edits.find_target(text, 1, 4)
+    target = targets.find_target(text, 1, 4)
     out = edits.apply_text_edits(text, [edits.implement_edit(text, target, "def f(x):\n    return x", "p")])
     assert out == "def f(x):\r\n    # p\r\n    return x\r\n"
 
@@ -255,8 +257,8 @@ def test_append_edit(existing: str, expected: str) -> None:
 
 
 def test_python_documents_only() -> None:
-    assert edits.is_python_document("python", "file:///a.txt")
-    assert not edits.is_python_document("markdown", "file:///a.py")
-    assert edits.is_python_document(None, "file:///pkg/mod.py")
-    assert edits.is_python_document(None, "untitled:Untitled-1")
-    assert not edits.is_python_document(None, "file:///notes.md")
+    assert is_python_document("python", "file:///a.txt")
+    assert not is_python_document("markdown", "file:///a.py")
+    assert is_python_document(None, "file:///pkg/mod.py")
+    assert is_python_document(None, "untitled:Untitled-1")
+    assert not is_python_document(None, "file:///notes.md")

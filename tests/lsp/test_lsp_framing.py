@@ -204,7 +204,7 @@ async def test_a_long_content_length_with_nothing_after_it_is_answered_once_it_s
     seconds = time.perf_counter() - started
     assert error["id"] is None and error["error"]["code"] == messages.PARSE_ERROR, error
     assert "stopped after" in error["error"]["message"]
-    assert seconds >= framing.STALL_SECONDS * 0.9
+    assert f"(nothing new for {framing.STALL_SECONDS:g} s)" in error["error"]["message"]
     print(f"Content-Length 1000 bytes long and nothing after: answered after {seconds:.1f} s")
     await server.assert_answers(51)
     await server.shutdown_and_exit()
@@ -289,13 +289,13 @@ async def test_exit_after_shutdown_exits_with_status_0(server: StdioServer) -> N
 
 
 async def connect(port: int, uri: str, process: asyncio.subprocess.Process) -> Peer:
-    deadline = time.monotonic() + 60
+    """Connect once the server listens; give up when the server process has exited instead."""
     while True:
         try:
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
             return Peer(reader, writer, uri)
         except ConnectionRefusedError:
-            if time.monotonic() > deadline or process.returncode is not None:
+            if process.returncode is not None:
                 raise
             await asyncio.sleep(0.05)
 

@@ -13,22 +13,23 @@ import pytest
 from model_fakes import CliResult, FakeModel, make_fake_model
 
 from o1coder.commands import models as models_command
-from o1coder.models import store
+from o1coder.models import files
 from o1coder.models.catalog import CATALOG
+from o1coder.models.registry import ENV_DATA_DIR
 
 
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty O1CODER_DATA_DIR for this test."""
     directory = tmp_path / "o1coder-data"
-    monkeypatch.setenv(store.ENV_DATA_DIR, str(directory))
+    monkeypatch.setenv(ENV_DATA_DIR, str(directory))
     return directory
 
 
 @pytest.fixture
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Stream in 16 KiB blocks so the small fakes span many blocks."""
-    monkeypatch.setattr(store, "BLOCK_SIZE", 16 * 1024)
+    monkeypatch.setattr(files, "BLOCK_SIZE", 16 * 1024)
 
 
 @pytest.fixture
@@ -64,7 +65,7 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
 def throwaway_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh virtual environment for what pip installs in this test; the running one is never touched.
 
-    The store runs pip as `sys.executable -m pip`, so `sys.executable` is this environment's
+    The installer runs pip as `sys.executable -m pip`, so `sys.executable` is this environment's
     interpreter for the test, and its site-packages leads sys.path, where the import system
     finds what pip put there. It has no pip of its own: a .pth file lends it the running
     environment's pip, which installs into (and uninstalls from) the environment it runs in.

@@ -22,9 +22,13 @@ import pytest
 from model_fakes import CliResult, FakeModel, fake_gguf, gguf_bytes, gguf_string, touch_keep_mtime
 
 import o1coder
-from o1coder.models import gguf_file, store
+from o1coder.models import gguf_file
+from o1coder.models.errors import ModelCorruptError
+from o1coder.models.files import sidecar_path
 from o1coder.models.gguf_file import GGUFError, read_gguf
+from o1coder.models.install import install
 from o1coder.models.manifest import write_manifest
+from o1coder.models.registry import add_manifest
 
 Cli = Callable[..., CliResult]
 
@@ -159,15 +163,41 @@ def test_truncated_header(tmp_path: Path) -> None:
     )
 
 
-def test_random_bytes_behind_the_magic(tmp_path: Path) -> None:
+def counted_steps(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the parser's steps (bounds-checked reads and skips): one slot per `read_gguf` call."""
+    steps: list[int] = []
+    window, skip = gguf_file._Parser._window, gguf_file._Parser.skip
+    parse = gguf_file._Parser.parse
+
+    def counting(method: Callable[..., Any]) -> Callable[..., Any]:
+        def step(self: Any, *args: Any) -> Any:
+            steps[-1] += 1
+            return method(self, *args)
+
+        return step
+
+    def parse_counted(self: Any) -> Any:
+        steps.append(0)
+        return parse(self)
+
+    monkeypatch.setattr(gguf_file._Parser, "_window", counting(window))
+    monkeypatch.setattr(gguf_file._Parser, "skip", counting(skip))
+    monkeypatch.setattr(gguf_file._Parser, "parse", parse_counted)
+    return steps
+
+
+def test_random_bytes_behind_the_magic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever the bytes claim, the parser's work is bounded by the file, not by a clock: its
+    steps advance through the file (the densest record, a key/value pair with an empty key and
+    a uint8 value, takes 4 steps for 13 bytes), so a file of `size` bytes takes under size / 3 + 2."""
+    steps = counted_steps(monkeypatch)
     rng = random.Random(13)
     for n in range(40):
         body = rng.randbytes(rng.choice([100, 10_000, 1 << 20]))
         if n % 2:  # a plausible version so the parser goes further
             body = struct.pack("<I", 3) + body[4:]
-        start = time.perf_counter()
         _error(_write(tmp_path / f"r{n}.gguf", b"GGUF" + body))
-        assert time.perf_counter() - start < 1.0
+        assert steps[-1] <= (4 + len(body)) // 3 + 2
     assert _error(_write(tmp_path / "elf.gguf", b"\x7fELF" + bytes(100))).startswith("not a GGUF file")
 
 
@@ -272,7 +302,6 @@ def test_real_default_model_header(default_model_path: Path) -> None:
     assert summary.architecture == "qwen2" and summary.version == 3
     assert summary.tensor_count > 0 and len(summary.tensors) == summary.tensor_count
     assert summary.data_end <= summary.file_size == default_model_path.stat().st_size
-    assert seconds < 2.0, seconds
     print(f"{summary.describe()}: header read in {seconds * 1000:.0f} ms")
 
 
@@ -307,7 +336,7 @@ def test_verify_path_truncated_or_random(data_dir: Path, cli: Cli, tmp_path: Pat
 
 
 def test_verify_catalog_model_checks_the_header_even_with_quick(fake_model: FakeModel, cli: Cli) -> None:
-    path = store.install("fake-tiny", pip=False)
+    path = install("fake-tiny", pip=False)
     ok = cli("verify", "fake-tiny", "--quick")
     assert ok.code == 0 and "verified (sidecar, unchanged) [GGUF v3, fake, 1 tensor" in ok.out
     # Damage the tensor count but keep size and mtime: the sidecar still "matches".
@@ -316,7 +345,7 @@ def test_verify_catalog_model_checks_the_header_even_with_quick(fake_model: Fake
     assert result.code == 1
     assert "error: fake-tiny is corrupt (the tensor count at byte 8 claims" in result.err
     assert result.err.strip().endswith("run `o1coder models install fake-tiny --force`")
-    assert not store.sidecar_path(path).exists()
+    assert not sidecar_path(path).exists()
 
 
 def test_verify_added_model_checks_each_file(data_dir: Path, cli: Cli, tmp_path: Path) -> None:
@@ -342,8 +371,8 @@ def test_add_rejects_a_malformed_gguf(data_dir: Path, tmp_path: Path) -> None:
     policy.write_bytes(policy.read_bytes()[:3000])  # truncated before the manifest was written
     manifest = export / "manifest.json"
     write_manifest(manifest, name="run1", roles={"policy": "policy.gguf"}, prompt_version="v1")
-    with pytest.raises(store.ModelCorruptError) as info:
-        store.add_manifest(manifest)
+    with pytest.raises(ModelCorruptError) as info:
+        add_manifest(manifest)
     assert (
         "policy.gguf is not a usable GGUF file: truncated: tensor filler ends at byte 4,000 but the file has 3,000 bytes"
         in (info.value.message)

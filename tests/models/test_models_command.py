@@ -8,8 +8,9 @@ from pathlib import Path
 
 from model_fakes import CliResult, FakeModel, fake_gguf, touch_keep_mtime
 
-from o1coder.models import store
+from o1coder.models.install import install
 from o1coder.models.manifest import write_manifest
+from o1coder.models.registry import models_dir
 
 Cli = Callable[..., CliResult]
 
@@ -24,14 +25,14 @@ def test_list_shows_status_and_default_roles(fake_model: FakeModel, cli: Cli) ->
     assert result.code == 0
     fake = _row(result, "fake-tiny")
     assert fake["status"] == "missing" and fake["fix"] == "o1coder models install fake-tiny"
-    assert fake["path"] == str(store.models_dir() / "fake-tiny.gguf")
+    assert fake["path"] == str(models_dir() / "fake-tiny.gguf")
     assert _row(result, "qwen2.5-coder-0.5b")["roles_in_use"] == ["policy", "prm", "tcg"]
 
     assert cli("install", "fake-tiny", "--no-pip").code == 0
     assert _row(cli("list", "--json"), "fake-tiny")["status"] == "verified"
     text = cli("list").out
     line = next(line for line in text.splitlines() if line.startswith("fake-tiny"))
-    assert "installed+verified" in line and str(store.models_dir() / "fake-tiny.gguf") in line
+    assert "installed+verified" in line and str(models_dir() / "fake-tiny.gguf") in line
 
 
 def test_bare_models_command_lists(fake_model: FakeModel, cli: Cli) -> None:
@@ -42,7 +43,7 @@ def test_bare_models_command_lists(fake_model: FakeModel, cli: Cli) -> None:
 
 
 def test_list_roles_from_a_settings_file(fake_model: FakeModel, cli: Cli, tmp_path: Path) -> None:
-    store.install("fake-tiny", pip=False)
+    install("fake-tiny", pip=False)
     gguf = fake_gguf(tmp_path / "local.gguf")
     settings = tmp_path / "settings.json"
     settings.write_text(
@@ -82,7 +83,7 @@ def test_install_without_chunks_and_no_pip(fake_model: FakeModel, cli: Cli) -> N
 def test_install_prints_the_path(fake_model: FakeModel, cli: Cli) -> None:
     result = cli("install", "fake-tiny", "--no-pip")
     assert result.code == 0
-    assert result.out.strip() == str(store.models_dir() / "fake-tiny.gguf")
+    assert result.out.strip() == str(models_dir() / "fake-tiny.gguf")
     assert "assembled and verified fake-tiny" in result.err
 
 
@@ -91,13 +92,13 @@ def test_verify_exit_codes_and_messages(fake_model: FakeModel, cli: Cli) -> None
     assert missing.code == 1
     assert missing.err.strip().endswith("run `o1coder models install fake-tiny`")
 
-    store.install("fake-tiny", pip=False)
+    install("fake-tiny", pip=False)
     ok = cli("verify", "fake-tiny")
     assert ok.code == 0 and ok.out.startswith("fake-tiny: verified (hashed in")
     quick = cli("verify", "fake-tiny", "--quick")
     assert quick.code == 0 and "sidecar, unchanged" in quick.out
 
-    path = store.models_dir() / "fake-tiny.gguf"
+    path = models_dir() / "fake-tiny.gguf"
     touch_keep_mtime(path, lambda data: data.__setitem__(-5, data[-5] ^ 1))  # a weight, not the header
     assert cli("verify", "fake-tiny", "--quick").code == 0  # quick trusts the unchanged-looking file
     corrupt = cli("verify", "fake-tiny", "--json")
@@ -116,7 +117,7 @@ def test_verify_all_requires_models_in_use(fake_model: FakeModel, cli: Cli, tmp_
     )
     result = cli("verify", "--settings", str(settings))
     assert result.code == 1 and "fake-tiny is missing" in result.err
-    store.install("fake-tiny", pip=False)
+    install("fake-tiny", pip=False)
     result = cli("verify", "--settings", str(settings), "--json")
     assert result.code == 0
     assert [row["name"] for row in json.loads(result.out)] == ["fake-tiny"]
@@ -124,7 +125,7 @@ def test_verify_all_requires_models_in_use(fake_model: FakeModel, cli: Cli, tmp_
 
 def test_path_command(fake_model: FakeModel, cli: Cli, tmp_path: Path) -> None:
     assert cli("path", "fake-tiny").code == 1
-    path = store.install("fake-tiny", pip=False)
+    path = install("fake-tiny", pip=False)
     result = cli("path", "fake-tiny:tcg")
     assert result.code == 0 and result.out == f"{path}\n"
     not_gguf = tmp_path / "x.bin"

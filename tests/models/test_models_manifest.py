@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 from model_fakes import fake_gguf, touch_keep_mtime
 
-from o1coder.models import store
+from o1coder.models.errors import ModelCorruptError, ModelError, ModelNotFoundError, UnknownModelError
 from o1coder.models.manifest import FORMAT, ManifestError, guess_quant, load_manifest, write_manifest
+from o1coder.models.registry import add_manifest, load_registry, registry_path, remove
+from o1coder.models.resolve import resolve, roles_for
 
 
 @pytest.fixture
@@ -138,50 +140,50 @@ def test_guess_quant(filename: str, quant: str) -> None:
 
 
 def test_add_resolve_roles_remove(export_dir: Path, data_dir: Path) -> None:
-    entry = store.add_manifest(_write(export_dir))
+    entry = add_manifest(_write(export_dir))
     assert entry.name == "my-run"
-    assert store.resolve("my-run") == (export_dir / "policy-q4_k_m.gguf").resolve()
-    assert store.resolve("my-run:prm") == (export_dir / "prm-q8_0.gguf").resolve()
-    assert store.resolve("my-run:tcg") == (export_dir / "sub" / "tcg-Q4_K_M.gguf").resolve()
-    assert store.roles_for("my-run") == {
+    assert resolve("my-run") == (export_dir / "policy-q4_k_m.gguf").resolve()
+    assert resolve("my-run:prm") == (export_dir / "prm-q8_0.gguf").resolve()
+    assert resolve("my-run:tcg") == (export_dir / "sub" / "tcg-Q4_K_M.gguf").resolve()
+    assert roles_for("my-run") == {
         "policy": (export_dir / "policy-q4_k_m.gguf").resolve(),
         "prm": (export_dir / "prm-q8_0.gguf").resolve(),
         "tcg": (export_dir / "sub" / "tcg-Q4_K_M.gguf").resolve(),
     }
-    registry = json.loads(store.registry_path().read_text())
+    registry = json.loads(registry_path().read_text())
     assert registry["models"]["my-run"]["roles"]["prm"]["size"] == 3000
-    assert store.remove("my-run").name == "my-run"
-    with pytest.raises(store.UnknownModelError):
-        store.resolve("my-run")
+    assert remove("my-run").name == "my-run"
+    with pytest.raises(UnknownModelError):
+        resolve("my-run")
     assert (export_dir / "policy-q4_k_m.gguf").exists()  # files are left alone
 
 
 def test_add_under_another_name_and_missing_role(export_dir: Path, data_dir: Path) -> None:
-    store.add_manifest(_write(export_dir, {"policy": "policy-q4_k_m.gguf"}), name="policy-only")
-    assert store.resolve("policy-only").name == "policy-q4_k_m.gguf"
-    with pytest.raises(store.ModelNotFoundError) as info:
-        store.resolve("policy-only:prm")
+    add_manifest(_write(export_dir, {"policy": "policy-q4_k_m.gguf"}), name="policy-only")
+    assert resolve("policy-only").name == "policy-q4_k_m.gguf"
+    with pytest.raises(ModelNotFoundError) as info:
+        resolve("policy-only:prm")
     assert "has no prm model" in info.value.message and "o1coder.models.prm" in info.value.message
 
 
 def test_add_rejects_catalog_names_and_bad_names(export_dir: Path, data_dir: Path) -> None:
     path = _write(export_dir)
-    with pytest.raises(store.ModelError, match="is a catalog model name"):
-        store.add_manifest(path, name="qwen2.5-coder-0.5b")
-    with pytest.raises(store.ModelError, match="must match"):
-        store.add_manifest(path, name="a/b")
+    with pytest.raises(ModelError, match="is a catalog model name"):
+        add_manifest(path, name="qwen2.5-coder-0.5b")
+    with pytest.raises(ModelError, match="must match"):
+        add_manifest(path, name="a/b")
 
 
 def test_add_verifies_every_file(export_dir: Path, data_dir: Path) -> None:
     path = _write(export_dir)
     touch_keep_mtime(export_dir / "prm-q8_0.gguf", lambda data: data.__setitem__(-10, data[-10] ^ 1))
-    with pytest.raises(store.ModelCorruptError) as info:
-        store.add_manifest(path)
+    with pytest.raises(ModelCorruptError) as info:
+        add_manifest(path)
     assert "prm-q8_0.gguf does not match" in info.value.message and "sha256" in info.value.message
     (export_dir / "prm-q8_0.gguf").unlink()
-    with pytest.raises(store.ModelNotFoundError, match="does not exist"):
-        store.add_manifest(path)
-    assert not store.registry_path().exists()
+    with pytest.raises(ModelNotFoundError, match="does not exist"):
+        add_manifest(path)
+    assert not registry_path().exists()
 
 
 def test_add_rejects_a_non_gguf_file_listed_with_its_true_hash(export_dir: Path, data_dir: Path) -> None:
@@ -191,24 +193,24 @@ def test_add_rejects_a_non_gguf_file_listed_with_its_true_hash(export_dir: Path,
     text.write_bytes(b"just some notes")
     data["files"]["notes.gguf"] = {"sha256": hashlib.sha256(text.read_bytes()).hexdigest(), "size": 15}
     path.write_text(json.dumps(data))
-    with pytest.raises(store.ModelCorruptError, match="is not a GGUF file"):
-        store.add_manifest(path)
+    with pytest.raises(ModelCorruptError, match="is not a GGUF file"):
+        add_manifest(path)
 
 
 def test_changed_file_after_add_tells_to_readd(export_dir: Path, data_dir: Path) -> None:
     path = _write(export_dir)
-    store.add_manifest(path)
+    add_manifest(path)
     fake_gguf(export_dir / "prm-q8_0.gguf", 3000, "retrained")
-    with pytest.raises(store.ModelCorruptError) as info:
-        store.resolve("my-run:prm")
+    with pytest.raises(ModelCorruptError) as info:
+        resolve("my-run:prm")
     assert f"`o1coder models add --manifest {path.resolve()} --name my-run`" in info.value.message
     (export_dir / "prm-q8_0.gguf").unlink()
-    with pytest.raises(store.ModelNotFoundError, match="does not exist"):
-        store.resolve("my-run:prm")
+    with pytest.raises(ModelNotFoundError, match="does not exist"):
+        resolve("my-run:prm")
 
 
 def test_malformed_registry_says_how_to_recover(data_dir: Path) -> None:
-    store.registry_path().parent.mkdir(parents=True)
-    store.registry_path().write_text("{not json")
-    with pytest.raises(store.ModelError, match="delete it and re-add"):
-        store.load_registry()
+    registry_path().parent.mkdir(parents=True)
+    registry_path().write_text("{not json")
+    with pytest.raises(ModelError, match="delete it and re-add"):
+        load_registry()

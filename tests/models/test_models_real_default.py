@@ -15,34 +15,36 @@ import pytest
 
 import o1coder
 from o1coder.config import DEFAULT_MODEL
-from o1coder.models import store
 from o1coder.models.catalog import CATALOG
+from o1coder.models.files import Check, check_file, read_magic
+from o1coder.models.registry import ENV_DATA_DIR
+from o1coder.models.resolve import resolve
 
 pytestmark = pytest.mark.model
 
 
 @pytest.fixture(scope="session")
-def default_model_check(default_model_path: Path) -> store.Check:
+def default_model_check(default_model_path: Path) -> Check:
     """One full hash of the installed default model, shared by this session."""
     model = CATALOG[DEFAULT_MODEL]
-    return store.check_file(default_model_path, model.size, model.sha256, quick=False)
+    return check_file(default_model_path, model.size, model.sha256, quick=False)
 
 
-def test_default_model_hashes_to_the_catalog_sha256(default_model_check: store.Check) -> None:
+def test_default_model_hashes_to_the_catalog_sha256(default_model_check: Check) -> None:
     assert default_model_check.status == "verified", default_model_check.detail
     assert default_model_check.size == 491_400_064
     assert not default_model_check.cached
 
 
-def test_default_model_resolves_quickly(default_model_check: store.Check) -> None:
-    path = store.resolve(DEFAULT_MODEL)
+def test_default_model_resolves_quickly(default_model_check: Check) -> None:
+    path = resolve(DEFAULT_MODEL)
     assert path == default_model_check.path
-    assert store.read_magic(path) == b"GGUF"
-    check = store.check_file(path, default_model_check.expected_size, default_model_check.expected_sha256)
+    assert read_magic(path) == b"GGUF"
+    check = check_file(path, default_model_check.expected_size, default_model_check.expected_sha256)
     assert check.ok and check.cached  # the sidecar written by the full hash vouches for it
 
 
-def test_default_chunks_concatenate_to_the_installed_file(default_model_check: store.Check) -> None:
+def test_default_chunks_concatenate_to_the_installed_file(default_model_check: Check) -> None:
     """The chunk packages (when still installed) are the installed file's bytes, in order: spot-check
     each chunk's first and last 64 KiB at its offset instead of re-assembling 491 MB."""
     chunks = CATALOG[DEFAULT_MODEL].chunk_files()
@@ -77,7 +79,7 @@ def _o1coder(*argv: str, env: dict[str, str] | None = None) -> subprocess.Comple
     )
 
 
-def test_cli_models_commands_end_to_end(default_model_check: store.Check, tmp_path: Path) -> None:
+def test_cli_models_commands_end_to_end(default_model_check: Check, tmp_path: Path) -> None:
     path = _o1coder("models", "path", DEFAULT_MODEL)
     assert path.returncode == 0, path.stderr
     assert path.stdout == f"{default_model_check.path}\n"
@@ -85,7 +87,7 @@ def test_cli_models_commands_end_to_end(default_model_check: store.Check, tmp_pa
     assert quick.returncode == 0 and "verified (sidecar, unchanged)" in quick.stdout
     unknown = _o1coder("models", "install", "qwen9")
     assert unknown.returncode == 2 and unknown.stderr.startswith("error: unknown model 'qwen9'")
-    empty = _o1coder("models", "list", "--json", env={store.ENV_DATA_DIR: str(tmp_path)})
+    empty = _o1coder("models", "list", "--json", env={ENV_DATA_DIR: str(tmp_path)})
     rows = {row["name"]: row for row in json.loads(empty.stdout)}
     assert rows[DEFAULT_MODEL]["status"] == "missing"
     assert rows[DEFAULT_MODEL]["path"] == str(tmp_path.resolve() / "models" / CATALOG[DEFAULT_MODEL].filename)

@@ -1,15 +1,15 @@
-"""Helpers of the sandbox tests: small limits, layer sets, bounded runs, live sandbox processes."""
+"""Helpers of the sandbox tests: small limits, layer sets, live sandbox processes."""
 
 from __future__ import annotations
 
 import os
-import threading
+import select
 from pathlib import Path
 
 import pytest
 
 from o1coder.config import SandboxSettings
-from o1coder.sandbox import Layers, VerificationReport, run_tests
+from o1coder.sandbox import Layers, VerificationReport
 
 LIMITS = SandboxSettings(timeout_seconds=1.0, cpu_seconds=2, memory_mb=256, max_output_bytes=4096)
 
@@ -33,22 +33,16 @@ def statuses(report: VerificationReport) -> list[str]:
     return [o.status.value for o in report.outcomes]
 
 
-def run_bounded(seconds: float, *args, **kwargs) -> tuple[VerificationReport, float]:
-    """run_tests in a thread; fails the test (instead of hanging) if it does not return in time."""
-    import time
-
-    box: dict = {}
-
-    def target() -> None:
-        start = time.monotonic()
-        box["report"] = run_tests(*args, **kwargs)
-        box["seconds"] = time.monotonic() - start
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    assert not thread.is_alive(), f"run_tests did not return within {seconds} s"
-    return box["report"], box["seconds"]
+def wait_for_exit(pid: int) -> None:
+    """Block until process `pid` (not necessarily a child of this one) has exited."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
+        select.select([fd], [], [])
+    finally:
+        os.close(fd)
 
 
 def live_processes(marker: str) -> list[int]:

@@ -26,8 +26,8 @@ from sandbox_helpers import (
     RLIMITS_ONLY,
     live_processes,
     require,
-    run_bounded,
     statuses,
+    wait_for_exit,
 )
 
 from o1coder.config import SandboxSettings
@@ -51,7 +51,7 @@ def refused(message: str) -> bool:
 # -- runaway time ---------------------------------------------------------------------------
 
 
-def test_infinite_loops_time_out_and_the_call_returns_promptly(marked_python):
+def test_infinite_loops_time_out_and_leave_no_process(marked_python):
     code = """
 def spin():
     while True:
@@ -73,18 +73,16 @@ def fine():
         TestCase("stubborn", "assert stubborn() == 1"),
         TestCase("fine", "assert fine() == 1"),
     ]
-    report, seconds = run_bounded(20, code, tests, LIMITS)
-    assert statuses(report) == ["timeout", "timeout", "passed"]
-    assert seconds < LIMITS.timeout_seconds * (len(tests) + 1) + 5
+    report = run_tests(code, tests, LIMITS)
+    assert statuses(report) == ["timeout", "timeout", "passed"]  # stopped, and the next test still ran
     assert report.compiled
     assert live_processes(marked_python) == []
 
 
 def test_an_endless_top_level_does_not_hang_the_caller():
-    report, seconds = run_bounded(15, "while True:\n    pass\n", [TestCase("t", "assert True")], LIMITS)
+    report = run_tests("while True:\n    pass\n", [TestCase("t", "assert True")], LIMITS)
     assert not report.compiled and statuses(report) == ["error"]
     assert "did not finish loading" in report.error
-    assert seconds < 5
 
 
 # -- processes -------------------------------------------------------------------------------
@@ -106,10 +104,9 @@ def forks():
 
 def test_a_fork_bomb_is_refused_and_the_host_is_unharmed(marked_python):
     code = "import os\n\ndef bomb():\n    while True:\n        os.fork()\n"
-    report, seconds = run_bounded(15, code, [TestCase("bomb", "bomb()")], LIMITS)
+    report = run_tests(code, [TestCase("bomb", "bomb()")], LIMITS)
     assert statuses(report) == ["error"]
     assert refused(report.outcomes[0].message), report.outcomes[0].message
-    assert seconds < 5
     assert live_processes(marked_python) == []
     assert subprocess.run(["true"], timeout=10).returncode == 0  # the host can still start processes
 
@@ -168,16 +165,17 @@ def test_a_sandbox_dies_with_its_parent(tmp_path, marked_python):
     env = {**os.environ, "TMPDIR": str(tmp_path)}
     parent = subprocess.Popen([os.readlink(marked_python), str(script)], env=env)  # the real interpreter
     try:
-        deadline = time.monotonic() + 20
-        while not live_processes(marked_python) and time.monotonic() < deadline:
+        while not live_processes(marked_python) and parent.poll() is None:
             time.sleep(0.05)
-        assert live_processes(marked_python), "the sandbox child never started"
+        children = live_processes(marked_python)
+        assert children, f"the sandbox child never started (the parent exited with {parent.returncode})"
     finally:
         parent.kill()
         parent.wait()
-    deadline = time.monotonic() + 5
-    while live_processes(marked_python) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    # Each child was sent SIGKILL as its parent died (PR_SET_PDEATHSIG): wait for exactly that, no
+    # clock. Without the signal the stuck child sleeps on, and this test hangs instead of passing.
+    for pid in children:
+        wait_for_exit(pid)
     assert live_processes(marked_python) == []
 
 
@@ -187,17 +185,14 @@ def test_a_sandbox_dies_with_its_parent(tmp_path, marked_python):
 @pytest.mark.parametrize("layers", [FULL, RLIMITS_ONLY], ids=["full", "rlimits"])
 def test_allocating_10_gb_is_a_memory_error(layers):
     code = "def big():\n    return len(bytearray(10 * 1024 ** 3))\n"
-    report, seconds = run_bounded(15, code, [TestCase("big", "assert big() == 10 * 1024 ** 3")], LIMITS)
+    report = run_tests(code, [TestCase("big", "assert big() == 10 * 1024 ** 3")], LIMITS, layers=layers)
     assert statuses(report) == ["error"]
     assert "MemoryError" in report.outcomes[0].message
-    assert seconds < 5
 
 
 def test_growing_memory_until_the_limit_is_an_error_not_a_pass():
     code = "def grow():\n    chunks = []\n    while True:\n        chunks.append(bytearray(16 << 20))\n"
-    report, _ = run_bounded(
-        15, code, [TestCase("grow", "grow()"), TestCase("after", "assert 1 + 1 == 2")], LIMITS
-    )
+    report = run_tests(code, [TestCase("grow", "grow()"), TestCase("after", "assert 1 + 1 == 2")], LIMITS)
     assert statuses(report) == ["error", "passed"]
     assert "MemoryError" in report.outcomes[0].message
 
@@ -400,12 +395,11 @@ def forever():
 """
     limits = SandboxSettings(timeout_seconds=3.0, cpu_seconds=3, memory_mb=256, max_output_bytes=4096)
     tests = [TestCase("chatty", "assert chatty() == 42"), TestCase("forever", "forever()")]
-    report, seconds = run_bounded(30, code, tests, limits)
+    report = run_tests(code, tests, limits)
     assert statuses(report) == ["passed", "timeout"]
     assert report.output_truncated
     assert 0 < len(report.output.encode()) <= limits.max_output_bytes
     assert "spam spam" in report.output and "eggs" in report.output
-    assert seconds < limits.timeout_seconds * 3 + 5
 
 
 # -- tampering with the harness -----------------------------------------------------------------
@@ -615,6 +609,5 @@ def f():
     return 1
 """
     tests = [TestCase("sneaky", "sneaky()"), TestCase("after", "assert f() == 1")]
-    report, seconds = run_bounded(15, code, tests, LIMITS)
+    report = run_tests(code, tests, LIMITS)
     assert statuses(report) == ["timeout", "passed"]
-    assert seconds < 6

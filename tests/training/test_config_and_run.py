@@ -29,6 +29,20 @@ def test_shipped_configs_load() -> None:
     assert gpu.model.gguf_file.endswith(".gguf") and gpu.model.dtype == "bfloat16"
 
 
+def test_synthesis_search_is_the_engines_search_settings(tmp_path: Path) -> None:
+    from o1coder_train.stages.common import search_settings
+
+    text = 'seed = 7\n[model]\nbase = "m"\n[synthesize.search]\nbudgetTokens = 500\nmax_step_tokens = 32\n'
+    cfg = load_config(_write(tmp_path, text))
+    settings = search_settings(cfg, strategy="greedy")
+    assert (settings.budget_tokens, settings.max_step_tokens, settings.seed) == (500, 32, 7)
+    assert settings.strategy == "greedy" and cfg.synthesize.search.strategy == "mcts"
+    # unset keys keep synthesis' defaults: pseudocode-first trees without repairs
+    assert settings.budget_seconds == 600.0 and not settings.direct_answer_first and settings.max_repairs == 0
+    tiny = load_config(TINY_CONFIG).synthesize.search
+    assert (tiny.budget_tokens, tiny.budget_nodes, tiny.branching, tiny.max_refine_steps) == (160, 5, 2, 1)
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -41,6 +55,17 @@ def test_shipped_configs_load() -> None:
         ),
         ('[model]\nbase = "m"\n[export]\nrole_quant = {policy = "Q5_0"}\n', r"role_quant.policy"),
         ("seed = 1\n", r"\[model\].base: set it"),
+        (
+            '[model]\nbase = "m"\n[synthesize.search]\nbudgetTokens = 8\n',
+            r"\[synthesize.search\].budgetTokens: must be at least 16",
+        ),
+        (
+            '[model]\nbase = "m"\n[synthesize.search]\nbranchFactor = 2\n',
+            r"\[synthesize.search\].branchFactor: unknown setting",
+        ),
+        ('[model]\nbase = "m"\n[synthesize.search]\nseed = 3\n', r"\[synthesize.search\].seed: .*top-level seed"),
+        ('[model]\nbase = "m"\n[synthesize]\nbudget_tokens = 100\n', r"\[synthesize\].budget_tokens: unknown key"),
+        ('[model]\nbase = "m"\n[loop]\neval_strategy = "beam"\n', r"\[loop\].eval_strategy: one of"),
     ],
 )
 def test_invalid_configs_name_the_key(tmp_path: Path, text: str, message: str) -> None:

@@ -4,5 +4,3 @@ Stages (one module each under `o1coder_train.stages`) read and write artifacts i
 directory (`o1coder_train.run.RunDir`); `o1coder-train STAGE --config run.toml` runs one.
 Nothing here is imported by the server: the dependency goes training -> engine only.
 """
-
-__version__ = "0.1.0"

@@ -4,7 +4,8 @@
 the engine's own search code runs unchanged on it. It mirrors `o1coder.models.llama_backend`:
 sampling order top-k -> top-p -> temperature -> draw with the request's seed, stop strings
 cut the text before them, end-of-generation tokens end a sequence, and `judge` is
-P(yes)/(P(yes)+P(no)) over the first tokens of the spellings at the last position.
+P(yes)/(P(yes)+P(no)) over the first tokens of the spellings at the last position (the stop,
+judgement-token and template-less chat rules are the shared ones of `o1coder.models.backend`).
 Prefixes of one call are decoded together (left padding); there is no cross-call KV cache,
 so `counters.prompt_tokens_evaluated` counts every prefix token of every call.
 """
@@ -20,7 +21,15 @@ from typing import Any
 import torch
 
 from o1coder.cancel import CancelToken
-from o1coder.models.backend import Continuation, Counters, SampleParams, TokenTrie
+from o1coder.models.backend import (
+    Continuation,
+    Counters,
+    SampleParams,
+    TokenTrie,
+    find_stop,
+    judgement_ids,
+    plain_chat,
+)
 
 _EOG_NAMES = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<end_of_turn>", "</s>")
 
@@ -85,20 +94,13 @@ class TextBackend:
 
     def render_chat(self, messages: Sequence[dict[str, str]], add_generation_prompt: bool = True) -> str:
         if not getattr(self.tokenizer, "chat_template", None):
-            text = "".join(f"{m['role'].title()}: {m['content']}\n\n" for m in messages)
-            return text + ("Assistant: " if add_generation_prompt else "")
+            return plain_chat(messages, add_generation_prompt)
         return self.tokenizer.apply_chat_template(
             list(messages), tokenize=False, add_generation_prompt=add_generation_prompt
         )
 
     def forget(self) -> None:
         """Nothing to drop: no prefix is cached across calls (vLLM manages its own cache)."""
-
-    def first_token(self, text: str) -> int:
-        tokens = self.tokenize(text)
-        if not tokens:
-            raise ValueError(f"{text!r} has no tokens")
-        return tokens[0]
 
 
 class TransformersBackend(TextBackend):
@@ -162,8 +164,7 @@ class TransformersBackend(TextBackend):
         no: Sequence[str],
         cancel: CancelToken | None = None,
     ) -> list[float]:
-        yes_ids = sorted({self.first_token(t) for t in yes})
-        no_ids = sorted({self.first_token(t) for t in no})
+        yes_ids, no_ids = judgement_ids(self.tokenize, yes, no)
         results: list[float] = []
         for start in range(0, len(prefixes), self.batch_size):
             if cancel is not None:
@@ -253,11 +254,11 @@ class TransformersBackend(TextBackend):
             row.text = self.detokenize(row.tokens[:-1])
             return
         row.text = self.detokenize(row.tokens)
-        hits = [(at, s) for s in row.params.stop if (at := row.text.find(s)) >= 0]
-        if hits:
-            at, s = min(hits)
+        hit = find_stop(row.text, row.params.stop)
+        if hit is not None:
+            at, row.stop_string = hit
             row.text = row.text[:at]
-            row.finish, row.stop_string = "stop", s
+            row.finish = "stop"
             return
         if len(row.tokens) >= row.params.max_tokens:
             row.finish = "length"

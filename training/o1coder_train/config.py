@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from o1coder.config import ROLES
+from o1coder.config import ROLES, STRATEGIES, SearchSettings, Settings, SettingsError
 
 PRM_LOSSES = ("pointwise-mse", "pointwise-ce", "pairwise")
 SOURCE_KINDS = ("taco", "apps", "mbpp", "codecontests", "jsonl")
@@ -99,18 +99,22 @@ class TcgDpoConfig(TrainSettings):
     num_tests: int = 6  # tests asked of the TCG per problem in its prompt (the engine default)
 
 
+def synthesis_search() -> SearchSettings:
+    """The engine's search settings as synthesis starts from; `[synthesize.search]` is laid over them."""
+    return SearchSettings(
+        budget_seconds=600.0,
+        # pseudocode-first trees: a direct answer that passes would end the search
+        direct_answer_first=False,
+        max_repairs=0,  # and plans: a repair step has no place in the O1-CODER step format it learns
+    )
+
+
 @dataclass
 class SynthesizeConfig:
     max_problems: int = 0
-    strategy: str = "mcts"
-    budget_tokens: int = 3000
-    budget_nodes: int = 40
-    budget_seconds: float = 600.0
-    branching: int = 3
-    max_step_tokens: int = 200
-    max_code_tokens: int = 400
-    max_refine_steps: int = 2
-    temperature: float = 0.8
+    # `[synthesize.search]`: the engine's search settings (`o1coder.config.SearchSettings`, keys
+    # in camelCase or snake_case, checked by the engine); the run's top-level `seed` seeds it
+    search: SearchSettings = field(default_factory=synthesis_search)
     backend: str = "transformers"  # transformers | vllm (when installed)
     use_dataset_tests: bool = True  # search against the dataset's tests (plus the TCG's)
     prm: str = "base"  # which PRM scores steps during search: "base" or "trained" (once `prm` ran)
@@ -235,6 +239,8 @@ def _key(where: str, key: str) -> str:
 
 def _coerce(kind: Any, value: Any, where: str) -> Any:
     origin = typing.get_origin(kind)
+    if kind is SearchSettings:
+        return _search_settings(value, where)
     if dataclasses.is_dataclass(kind):
         return _build(kind, value, where if where.startswith("[") else f"[{where}]")
     if origin is list:
@@ -263,6 +269,19 @@ def _coerce(kind: Any, value: Any, where: str) -> Any:
     if not ok:
         raise ConfigError(f"{where}: expected {getattr(kind, '__name__', kind)}, got {value!r}")
     return value
+
+
+def _search_settings(value: Any, where: str) -> SearchSettings:
+    """A search table parsed and validated by the engine's `Settings`, over `synthesis_search()`."""
+    table = "[" + where.replace("[", "").replace("]", "") + "]"  # "[synthesize].search" -> "[synthesize.search]"
+    if not isinstance(value, dict):
+        raise ConfigError(f"{table}: expected a table, got {value!r}")
+    if "seed" in value:
+        raise ConfigError(f"{table}.seed: the search is seeded from the run's top-level seed; set that")
+    try:
+        return Settings.from_dict({"search": value}, base=Settings(search=synthesis_search())).search
+    except SettingsError as exc:
+        raise ConfigError(f"{table}.{exc.setting.removeprefix('search.')}: {exc.message}") from None
 
 
 def _resolve(base: Path, value: str) -> str:
@@ -313,6 +332,8 @@ def validate(cfg: TrainConfig) -> None:
     )
     _check(cfg.rl.outcome_weight >= 0 and cfg.rl.process_weight >= 0, "[rl]", "reward weights must be >= 0")
     _check(cfg.loop.rounds >= 1, "[loop].rounds", "at least 1")
+    _check(cfg.loop.eval_strategy in STRATEGIES, "[loop].eval_strategy", f"one of {', '.join(STRATEGIES)}")
+    _check(cfg.loop.eval_num_tests >= 1, "[loop].eval_num_tests", "at least 1")
     for q in cfg.export.quants:
         _check(q in QUANTS, "[export].quants", f"{q!r}: supported are {', '.join(QUANTS)}")
     for role, q in cfg.export.role_quant.items():

@@ -17,13 +17,15 @@ from typing import Any
 def default_gguf() -> Path:
     """The default catalog model's GGUF, assembled from its chunk packages if needed."""
     from o1coder.config import DEFAULT_MODEL
-    from o1coder.models import store
     from o1coder.models.catalog import CATALOG
+    from o1coder.models.errors import ModelError
+    from o1coder.models.install import assemble
+    from o1coder.models.resolve import resolve
 
     try:
-        return store.resolve(DEFAULT_MODEL)
-    except store.ModelError:
-        return store.assemble(CATALOG[DEFAULT_MODEL])
+        return resolve(DEFAULT_MODEL)
+    except ModelError:
+        return assemble(CATALOG[DEFAULT_MODEL])
 
 
 def save_tokenizer(out: Path, gguf: Path | None = None) -> Any:

@@ -1,4 +1,5 @@
-"""Keep package.json's `contributes.configuration` in step with `o1coder.config.Settings`.
+"""Keep package.json's `contributes.configuration` in step with `o1coder.config.Settings`, and
+its `version` with `o1coder.__version__` (the one place the project's version is written).
 
     python scripts/sync_settings.py           # rewrite package.json from the server's settings
     python scripts/sync_settings.py --check   # exit 1 and print what differs, without writing
@@ -26,9 +27,11 @@ PACKAGE_JSON = Path(__file__).resolve().parents[1] / "package.json"
 REPO = Path(__file__).resolve().parents[3]
 
 try:
+    import o1coder
     from o1coder import config
 except ImportError:  # running from a checkout without the package installed
     sys.path.insert(0, str(REPO / "server"))
+    import o1coder
     from o1coder import config
 
 
@@ -277,16 +280,19 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     text = PACKAGE_JSON.read_text(encoding="utf-8")
     package = json.loads(text)
-    current = package.get("contributes", {}).get("configuration")
-    wanted = _js_numbers(configuration())
+    current = {
+        "version": package.get("version"),
+        "configuration": package.get("contributes", {}).get("configuration"),
+    }
+    wanted = {"version": o1coder.__version__, "configuration": _js_numbers(configuration())}
     if current == wanted:
         return 0
     if args.check:
         diff = difflib.unified_diff(
             json.dumps(current, indent=2).splitlines(),
             json.dumps(wanted, indent=2).splitlines(),
-            "package.json contributes.configuration",
-            "generated from o1coder.config",
+            "package.json version and contributes.configuration",
+            "from o1coder.__version__ and o1coder.config",
             lineterm="",
         )
         print(
@@ -296,7 +302,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    package.setdefault("contributes", {})["configuration"] = wanted
+    package["version"] = wanted["version"]
+    package.setdefault("contributes", {})["configuration"] = wanted["configuration"]
     PACKAGE_JSON.write_text(json.dumps(package, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {PACKAGE_JSON}")
     return 0

@@ -15,9 +15,20 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from o1coder.config import ROLES, Settings, SettingsError
-from o1coder.models import store
 from o1coder.models.catalog import CATALOG, CatalogModel
+from o1coder.models.errors import ModelCorruptError, ModelError, ModelNotFoundError, UnknownModelError
+from o1coder.models.files import Progress, check_file, check_structure
+from o1coder.models.install import install
 from o1coder.models.manifest import ManifestError
+from o1coder.models.registry import (
+    RegisteredModel,
+    add_manifest,
+    load_registry,
+    model_path,
+    remove,
+    unknown_message,
+)
+from o1coder.models.resolve import looks_like_path, resolve, split_role
 
 STATUS_LABELS = {
     "verified": "installed+verified",
@@ -107,10 +118,10 @@ def run(args: argparse.Namespace) -> int:
     except UsageError as exc:
         _err(str(exc))
         return 2
-    except store.UnknownModelError as exc:
+    except UnknownModelError as exc:
         _err(exc.message)
         return 2
-    except store.ModelError as exc:
+    except ModelError as exc:
         _err(exc.message)
         return 1
     except ManifestError as exc:
@@ -141,8 +152,8 @@ class Row:
 
 
 def _catalog_row(model: CatalogModel, *, hash_if_needed: bool, quick: bool, structure: bool = False) -> Row:
-    path = store.model_path(model.name)
-    check = store.check_file(
+    path = model_path(model.name)
+    check = check_file(
         path,
         model.size,
         model.sha256,
@@ -172,14 +183,12 @@ def _catalog_row(model: CatalogModel, *, hash_if_needed: bool, quick: bool, stru
     )
 
 
-def _added_row(
-    entry: store.RegisteredModel, *, hash_if_needed: bool, quick: bool, structure: bool = False
-) -> Row:
+def _added_row(entry: RegisteredModel, *, hash_if_needed: bool, quick: bool, structure: bool = False) -> Row:
     worst, detail, seconds, cached = "verified", "", 0.0, True
     sizes: dict[Path, int] = {}
     headers: list[str] = []
     for role, file in entry.roles.items():
-        check = store.check_file(
+        check = check_file(
             file.path,
             file.size,
             file.sha256,
@@ -221,20 +230,20 @@ def _path_row(value: str, setting: str, *, structure: bool = False) -> Row:
     path = Path(value).expanduser().absolute()
     row = Row(value, "path", str(path), None, "present")
     try:
-        store.resolve(value, setting=setting)
+        resolve(value, setting=setting)
         row.size = path.stat().st_size
         if structure:
             start = time.perf_counter()
-            summary, problem = store.check_structure(path)
+            summary, problem = check_structure(path)
             row.seconds = time.perf_counter() - start
             if summary is None:
                 row.status, row.fix = "corrupt", "re-download or re-export the model"
                 row.detail = f"{path} is not a usable GGUF file: {problem}; {row.fix}"
             else:
                 row.gguf = summary.describe()
-    except store.ModelCorruptError as exc:
+    except ModelCorruptError as exc:
         row.status, row.detail, row.fix = "corrupt", exc.message, f"check the path in {setting}"
-    except store.ModelNotFoundError as exc:
+    except ModelNotFoundError as exc:
         row.status, row.detail, row.fix = "missing", exc.message, f"check the path in {setting}"
     return row
 
@@ -251,11 +260,11 @@ def _rows(
 
     structure: also parse each file's GGUF header (what `verify` does; `list` does not).
     """
-    registry = store.load_registry()
+    registry = load_registry()
     rows = [
         _catalog_row(m, hash_if_needed=hash_if_needed, quick=quick, structure=structure)
         for m in CATALOG.values()
-        if not installed_only or store.model_path(m.name).exists()
+        if not installed_only or model_path(m.name).exists()
     ]
     rows += [
         _added_row(e, hash_if_needed=hash_if_needed, quick=quick, structure=structure)
@@ -264,7 +273,7 @@ def _rows(
     by_name = {row.name: row for row in rows}
     for role in ROLES:
         value = getattr(settings.models, role).strip()
-        base, _ = store.split_role(value)
+        base, _ = split_role(value)
         if base in CATALOG and base not in by_name:  # in use but not installed (installed_only)
             by_name[base] = _catalog_row(
                 CATALOG[base], hash_if_needed=hash_if_needed, quick=quick, structure=structure
@@ -326,7 +335,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _install(args: argparse.Namespace) -> int:
-    path = store.install(
+    path = install(
         args.name,
         pip=args.pip,
         force=args.force,
@@ -372,19 +381,19 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _named_row(name: str, *, quick: bool) -> Row:
-    base, _ = store.split_role(name)
+    base, _ = split_role(name)
     if base in CATALOG:
         return _catalog_row(CATALOG[base], hash_if_needed=True, quick=quick, structure=True)
-    registry = store.load_registry()
+    registry = load_registry()
     if base in registry:
         return _added_row(registry[base], hash_if_needed=True, quick=quick, structure=True)
-    if store.looks_like_path(name):
+    if looks_like_path(name):
         return _path_row(name, "the command line", structure=True)
-    raise store.UnknownModelError(name, store.unknown_message(name, registry))
+    raise UnknownModelError(name, unknown_message(name, registry))
 
 
 def _add(args: argparse.Namespace) -> int:
-    entry = store.add_manifest(args.manifest, args.name, progress=_progress())
+    entry = add_manifest(args.manifest, args.name, progress=_progress())
     for role, file in entry.roles.items():
         print(
             f"{entry.name}: {role} -> {file.path} ({_human(file.size)}{', ' + file.quant if file.quant else ''})"
@@ -397,13 +406,13 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _remove(args: argparse.Namespace) -> int:
-    entry = store.remove(args.name)
+    entry = remove(args.name)
     print(f"removed {entry.name} (its files are left in place; manifest {entry.manifest})")
     return 0
 
 
 def _path(args: argparse.Namespace) -> int:
-    print(store.resolve(args.name, setting="the command line"))
+    print(resolve(args.name, setting="the command line"))
     return 0
 
 
@@ -444,5 +453,5 @@ class _TerminalProgress:
         self.stream.flush()
 
 
-def _progress() -> store.Progress | None:
+def _progress() -> Progress | None:
     return _TerminalProgress(sys.stderr) if sys.stderr.isatty() else None

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from lsprotocol import types
 
-from o1coder.lsp import edits
+from o1coder.lsp import targets
 from o1coder.lsp.code_actions import TITLES
+from o1coder.lsp.text import split_lines, utf16_len
 
 
 def hover(text: str, position: types.Position, status: str | None) -> types.Hover | None:
     """Markdown for the header of the function at `position`; None elsewhere."""
-    lines = edits.split_lines(text)
-    target = edits.find_function(lines, position.line, position.character)
+    lines = split_lines(text)
+    target = targets.find_function(lines, position.line, position.character)
     if target is None or not target.def_line <= position.line <= target.header_end:
         return None
     parts = []
@@ -26,6 +27,6 @@ def hover(text: str, position: types.Position, status: str | None) -> types.Hove
         contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value="\n\n".join(parts)),
         range=types.Range(
             start=types.Position(line=target.def_line, character=0),
-            end=types.Position(line=target.def_line, character=edits.utf16_len(lines[target.def_line])),
+            end=types.Position(line=target.def_line, character=utf16_len(lines[target.def_line])),
         ),
     )

@@ -1,1 +1,2 @@
-"""Models: the catalog of known GGUF files, the on-disk store, training manifests and backends."""
+"""Models: the catalog of known GGUF files, installing and checking them, the registry of added
+models, resolving settings to files, training manifests and backends."""

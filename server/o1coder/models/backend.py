@@ -11,7 +11,7 @@ prefix: callers never re-evaluate shared prefixes, the backend does the bookkeep
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -86,6 +86,41 @@ class TokenTrie:
     def clear(self) -> None:
         self._root = {}
         self.size = 0
+
+
+# ------------------------------------------------------------------ rules every backend shares
+
+
+def find_stop(text: str, stop: Sequence[str], start: int = 0) -> tuple[int, str] | None:
+    """Where the earliest stop string in `text` (at or after `start`) begins, and which one it is.
+
+    A continuation's text is cut there (`Continuation.text`); None when no stop string occurs.
+    """
+    hits = [(at, s) for s in stop if (at := text.find(s, start)) >= 0]
+    return min(hits) if hits else None
+
+
+def judgement_ids(
+    tokenize: Callable[[str], Sequence[int]], yes: Sequence[str], no: Sequence[str]
+) -> tuple[list[int], list[int]]:
+    """The token ids `judge` compares: the distinct first tokens of each spelling of yes and of no."""
+
+    def first_tokens(spellings: Sequence[str]) -> list[int]:
+        out = set()
+        for text in spellings:
+            tokens = tokenize(text)
+            if not tokens:
+                raise ValueError(f"{text!r} has no tokens")
+            out.add(tokens[0])
+        return sorted(out)
+
+    return first_tokens(yes), first_tokens(no)
+
+
+def plain_chat(messages: Sequence[dict[str, str]], add_generation_prompt: bool = True) -> str:
+    """The chat text for a model without a chat template (a base model): "Role: content" turns."""
+    text = "".join(f"{m['role'].title()}: {m['content']}\n\n" for m in messages)
+    return text + ("Assistant: " if add_generation_prompt else "")
 
 
 @runtime_checkable

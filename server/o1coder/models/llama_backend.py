@@ -29,7 +29,15 @@ import llama_cpp
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from o1coder.cancel import Cancelled, CancelToken
-from o1coder.models.backend import Continuation, Counters, SampleParams, TokenTrie
+from o1coder.models.backend import (
+    Continuation,
+    Counters,
+    SampleParams,
+    TokenTrie,
+    find_stop,
+    judgement_ids,
+    plain_chat,
+)
 
 _backend_ready = False
 _init_lock = threading.Lock()
@@ -188,9 +196,7 @@ class LlamaBackend:
 
     def render_chat(self, messages: Sequence[dict[str, str]], add_generation_prompt: bool = True) -> str:
         if self._template is None:
-            # A base model without a template: plain "role: content" turns.
-            text = "".join(f"{m['role'].title()}: {m['content']}\n\n" for m in messages)
-            return text + ("Assistant: " if add_generation_prompt else "")
+            return plain_chat(messages, add_generation_prompt)
         return self._template.render(  # type: ignore[attr-defined]
             messages=list(messages),
             add_generation_prompt=add_generation_prompt,
@@ -408,12 +414,11 @@ class LlamaBackend:
             # Only the tail can newly contain a stop string.
             window = max(len(s) for s in act.params.stop) + 16
             tail_from = max(0, len(act.text) - window)
-            hits = [(act.text.find(s, tail_from), s) for s in act.params.stop]
-            hits = [(i, s) for i, s in hits if i >= 0]
-            if hits:
-                i, s = min(hits)
-                act.text = act.text[:i]
-                act.finish, act.stop_string = "stop", s
+            hit = find_stop(act.text, act.params.stop, tail_from)
+            if hit is not None:
+                at, act.stop_string = hit
+                act.text = act.text[:at]
+                act.finish = "stop"
                 return
         if len(act.tokens) >= act.params.max_tokens:
             act.finish = "length"
@@ -467,12 +472,6 @@ class LlamaBackend:
                 results.append(Continuation(act.tokens, act.text, act.finish or "length", act.stop_string))
             return results
 
-    def _first_token(self, text: str) -> int:
-        tokens = self.tokenize(text)
-        if not tokens:
-            raise ValueError(f"{text!r} has no tokens")
-        return tokens[0]
-
     def judge(
         self,
         prefixes: Sequence[Sequence[int]],
@@ -480,8 +479,7 @@ class LlamaBackend:
         no: Sequence[str],
         cancel: CancelToken | None = None,
     ) -> list[float]:
-        yes_ids = sorted({self._first_token(t) for t in yes})
-        no_ids = sorted({self._first_token(t) for t in no})
+        yes_ids, no_ids = judgement_ids(self.tokenize, yes, no)
         results: list[float] = []
         for start in range(0, len(prefixes), self._n_seq):
             group = prefixes[start : start + self._n_seq]

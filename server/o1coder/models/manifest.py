@@ -1,7 +1,7 @@
 """Training manifests: which GGUF file serves each role of a trained model.
 
 The training pipeline exports its models next to a manifest (`manifest.json`); `o1coder models
-add --manifest PATH` registers it so that settings can name the run (see `o1coder.models.store`).
+add --manifest PATH` registers it so that settings can name the run (see `o1coder.models.registry`).
 
 Format `o1coder-manifest/1` (JSON object; file paths are relative to the manifest's directory)::
 
@@ -31,7 +31,6 @@ naming the offending field.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from o1coder.config import ROLES
+from o1coder.models.files import atomic_write_text, has_gguf_magic, sha256_file
 
 FORMAT = "o1coder-manifest/1"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -97,7 +97,7 @@ class Manifest:
 
 
 def load_manifest(path: Path | str) -> Manifest:
-    """Read and validate a manifest. Does not touch the model files (see `store.add_manifest`)."""
+    """Read and validate a manifest. Does not touch the model files (see `registry.add_manifest`)."""
     path = Path(path).expanduser()
     try:
         text = path.read_text(encoding="utf-8")
@@ -194,8 +194,6 @@ def write_manifest(
     from the file name (e.g. "policy-q4_k_m.gguf" -> "Q4_K_M") or left "".
     Returns the manifest as `load_manifest` reads it back.
     """
-    from o1coder.models.store import has_gguf_magic, sha256_file  # store imports this module
-
     path = Path(path).expanduser().resolve()
     directory = path.parent
     if isinstance(created, datetime):
@@ -233,9 +231,7 @@ def write_manifest(
         **dict(extra or {}),
     }
     manifest = parse_manifest(data, path)  # validate before writing
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
     return manifest
 
 

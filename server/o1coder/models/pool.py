@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from o1coder.config import ROLES, ModelSettings
-from o1coder.models import store
 from o1coder.models.backend import Backend
+from o1coder.models.errors import ModelError
+from o1coder.models.registry import load_registry
+from o1coder.models.resolve import looks_like_path, resolve, split_role
 
 
 class RoleError(Exception):
@@ -41,12 +43,12 @@ def role_setting(settings: ModelSettings, role: str) -> str:
 def resolve_role(settings: ModelSettings, role: str) -> Path:
     """The checked GGUF file for `role`; a manifest-added model gives the file of that role."""
     value = role_setting(settings, role).strip()
-    base, explicit_role = store.split_role(value)
-    if explicit_role is None and not store.looks_like_path(value):
-        registry = store.load_registry()
+    base, explicit_role = split_role(value)
+    if explicit_role is None and not looks_like_path(value):
+        registry = load_registry()
         if base in registry and role in registry[base].roles:
             value = f"{base}:{role}"
-    return store.resolve(value, setting=f"o1coder.models.{role}")
+    return resolve(value, setting=f"o1coder.models.{role}")
 
 
 class ModelPool:
@@ -89,7 +91,7 @@ class ModelPool:
                         name=path.stem,
                     )
                     self._loaded[path] = backend
-            except (store.ModelError, OSError, RuntimeError) as exc:
+            except (ModelError, OSError, RuntimeError) as exc:
                 self._errors[role] = str(exc)
                 raise RoleError(role, exc) from exc
             self._role_path[role] = path
@@ -115,7 +117,7 @@ class ModelPool:
             if path is None:
                 try:
                     path = resolve_role(self.settings, role)
-                except store.ModelError as exc:
+                except ModelError as exc:
                     error = str(exc)
             out.append(
                 RoleStatus(

@@ -33,12 +33,10 @@ H.run(function()
   end, "require('o1coder').status() to show the work")
   R.status_during = require("o1coder").status()
 
-  local cancelled_at = vim.uv.hrtime()
   vim.cmd("O1coder cancel")
   H.wait(60000, function()
     return #R.done > 0
   end, "the server to answer the cancelled o1coder.implement")
-  R.cancel_to_answer_ms = (vim.uv.hrtime() - cancelled_at) / 1e6
   -- o1coder.cancel answers once the model worker has really returned
   H.wait(60000, function()
     return notification("o1-coder: cancelled ") ~= nil

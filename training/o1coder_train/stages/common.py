@@ -3,6 +3,7 @@ arguments from a stage's `TrainSettings`, metrics logging, resuming from checkpo
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 from typing import Any
@@ -20,25 +21,8 @@ def sandbox_settings() -> SandboxSettings:
 
 
 def search_settings(cfg: TrainConfig, **changes: Any) -> SearchSettings:
-    s = cfg.synthesize
-    base = SearchSettings(
-        strategy=s.strategy,
-        budget_tokens=s.budget_tokens,
-        budget_nodes=s.budget_nodes,
-        budget_seconds=s.budget_seconds,
-        branching=s.branching,
-        max_step_tokens=s.max_step_tokens,
-        max_code_tokens=s.max_code_tokens,
-        max_refine_steps=s.max_refine_steps,
-        temperature=s.temperature,
-        seed=cfg.seed,
-        # synthesis wants pseudocode-first trees: a direct answer that passes would end the search
-        direct_answer_first=False,
-        max_repairs=0,  # and plans: a repair step has no place in the O1-CODER step format it learns
-    )
-    for key, value in changes.items():
-        setattr(base, key, value)
-    return base
+    """The run's search settings (`[synthesize.search]`, seeded by the run), with `changes`."""
+    return dataclasses.replace(cfg.synthesize.search, **{"seed": cfg.seed, **changes})
 
 
 def base_model_dir(cfg: TrainConfig, run: RunDir) -> Path:

@@ -52,7 +52,7 @@ def pass_at_1(cfg: TrainConfig, rd: RunDir) -> dict[str, float]:
             verifier=lambda program, tests: run_tests(program, tests, sandbox),
             settings=settings,
             budget=Budget(
-                tokens=cfg.loop.eval_budget_tokens, nodes=cfg.synthesize.budget_nodes, seconds=600.0
+                tokens=cfg.loop.eval_budget_tokens, nodes=settings.budget_nodes, seconds=600.0
             ),
         )
         if result.code:

@@ -21,6 +21,7 @@ from typing import Any
 import torch
 
 from o1coder.engine import prompts
+from o1coder.models.backend import judgement_ids
 from o1coder_train.backends import TextBackend, TransformersBackend, yes_margin
 from o1coder_train.config import TrainConfig
 from o1coder_train.data.records import stable_hash
@@ -40,12 +41,6 @@ from o1coder_train.stages.policy_sft import tree_rows
 from o1coder_train.trees import TreeView
 
 STAGE = "prm"
-
-
-def judge_ids(text: Any) -> tuple[list[int], list[int]]:
-    yes = sorted({text.first_token(t) for t in prompts.YES})
-    no = sorted({text.first_token(t) for t in prompts.NO})
-    return yes, no
 
 
 def suffix_tokens(text: Any) -> list[int]:
@@ -212,7 +207,7 @@ def run(cfg: TrainConfig, rd: RunDir, round_: int | None = None) -> dict[str, An
     before = evaluate(load_backend(cfg, init, "prm"), held_rows, stage.accuracy_tolerance)
     rd.metrics(STAGE, round_).log({**before, "after": "init"})
 
-    yes_ids, no_ids = judge_ids(text)
+    yes_ids, no_ids = judgement_ids(text.tokenize, prompts.YES, prompts.NO)
     output_dir = rd.stage_dir(STAGE, round_) / "trainer"
     from transformers import TrainingArguments
 

@@ -65,7 +65,7 @@ def run(cfg: TrainConfig, rd: RunDir, round_: int | None = None) -> dict[str, An
     backends = role_backends(cfg, rd)
     settings = search_settings(cfg)
     sandbox = sandbox_settings()
-    budget = Budget(tokens=s.budget_tokens, nodes=s.budget_nodes, seconds=s.budget_seconds)
+    budget = Budget(tokens=settings.budget_tokens, nodes=settings.budget_nodes, seconds=settings.budget_seconds)
     records = train_records(rd, s.max_problems, cfg.seed + (round_ or 0))
     for i, record in enumerate(rd.progress(records, f"synthesize{'' if round_ is None else f' r{round_}'}")):
         if record.id in done:
