@@ -40,6 +40,8 @@ def test_solve_with_a_wrong_user_test_reports_it_suspect_and_returns_correct_cod
             str(tests),
             "--json",
             "--quiet",
+            "--tree",
+            str(tmp_path / "tree.html"),
             "--budget-tokens",
             str(budget),
         ],
@@ -60,3 +62,7 @@ def test_solve_with_a_wrong_user_test_reports_it_suspect_and_returns_correct_cod
     corrected = WRONG.replace("[-1, -1, 1]", "[-1, -1, 0]")
     report = run_tests(result["code"], [TestCase(f"t{i}", t) for i, t in enumerate([*RIGHT, corrected])])
     assert report.passed == report.total == 4, report.outcomes
+    # the tree page: the answer, the suspect test, the chosen node highlighted
+    page = (tmp_path / "tree.html").read_text()
+    assert '<td class="suspect">suspect</td>' in page and 'class="node chosen' in page
+    assert "running_max" in page and "<script" not in page

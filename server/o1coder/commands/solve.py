@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from o1coder import tree_html
 from o1coder.commands.common import StatusLine, add_search_flags, fail, settings_from_args
 from o1coder.commands.printable import printable
 from o1coder.commands.verify import BadInput, read_tests
@@ -45,6 +46,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="your own tests (assert lines or def test_* functions), used beside the generated ones; "
         "one that contradicts what several independent candidates agree on is reported suspect",
     )
+    p.add_argument(
+        "--tree",
+        type=Path,
+        default=None,
+        metavar="FILE.html",
+        help="write the finished search tree as an HTML page: every node's step, visits, values and tests, "
+        "the chosen answer's path highlighted",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress line on stderr")
     p.set_defaults(func=run)
@@ -82,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
         )
     except (ProblemError, SettingsError, BadInput) as exc:
         return fail(str(exc))
+    if args.tree is not None and not args.tree.parent.is_dir():
+        return fail(f"--tree {args.tree}: no folder {args.tree.parent}; give a path in an existing folder")
     status = StatusLine(enabled=not args.quiet)
     engine = Engine(settings)
     try:
@@ -91,6 +102,11 @@ def run(args: argparse.Namespace) -> int:
         status.done()
         return fail(str(exc))
     status.done()
+    if args.tree is not None:
+        try:
+            args.tree.write_text(tree_html.render(result, title=f"o1coder solve: {problem.qualname}"), encoding="utf-8")
+        except OSError as exc:
+            return fail(f"cannot write the tree to {args.tree}: {exc.strerror}; give a writable path")
     if args.json:
         out = result.to_json()
         if problem.module is not None and result.code.strip():

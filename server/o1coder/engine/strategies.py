@@ -181,4 +181,5 @@ def _result(
         stats=stats,
         value=answer.reward,
         tree=tree,
+        chosen=answer.node,
     )

@@ -92,6 +92,7 @@ class SolveResult:
     stats: SearchStats
     value: float = 0.0  # verified reward of the answer
     tree: Any = None  # the search tree (engine.tree.Node) when the strategy builds one
+    chosen: Any = None  # the answer's node (in the tree, or a rollout's leaf below it), if any
 
     def to_json(self) -> dict[str, Any]:
         """The `o1coder solve --json` object: code, pseudocode, tests, test_results, stats."""
