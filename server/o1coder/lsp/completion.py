@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
 from o1coder.config import Settings
-from o1coder.engine.types import Budget, Cancelled, CancelToken
+from o1coder.engine.types import Budget, Cancelled, CancelToken, SolveResult
 from o1coder.lsp import edits
 from o1coder.lsp.jobs import COMPLETION
 
@@ -157,11 +157,10 @@ async def _generate(
     keep = ls.settings.editor.keep_pseudocode_comments
     source = target.source
 
-    def work(token: CancelToken) -> Any:
-        from o1coder.engine.engine import Engine
+    def work(token: CancelToken) -> SolveResult:
         from o1coder.engine.problem import Problem
 
-        engine = Engine(settings, pool=ls.get_engine().pool)  # the loaded models, the completion's settings
+        engine = ls.get_engine().with_settings(settings)  # the loaded models, the completion's settings
         problem = Problem.from_source(source)
         budget = Budget(tokens=settings.editor.completion_budget_tokens, nodes=settings.search.budget_nodes, seconds=SECONDS)
         return engine.solve(problem, strategy=STRATEGY, budget=budget, tests=list(problem.docstring_examples), cancel=token)
@@ -172,9 +171,11 @@ async def _generate(
     except Cancelled:
         return None
     except Exception as exc:
+        from o1coder.models.pool import RoleError
+
         message = ls.describe_failure(exc)
         log.warning("completion failed: %s", message)
-        if "model cannot be used" in message:
+        if isinstance(exc, RoleError):  # a model file is missing or broken: the user must act
             ls.show_once(message)
         return None
     if not solved.code.strip():
