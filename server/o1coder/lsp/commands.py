@@ -19,24 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import attrs
-from lsprotocol import converters, types
-from pygls.exceptions import JsonRpcInvalidParams
+from lsprotocol import types
 from pygls.uris import from_fs_path, to_fs_path
 
 from o1coder.engine.types import Cancelled, CancelToken, ProgressEvent
 from o1coder.lsp import edits, tests_file
-from o1coder.lsp.code_actions import (
-    CMD_IMPLEMENT,
-    CMD_PLAN,
-    CMD_REFINE,
-    CMD_TESTS,
-    KIND_TO_COMMAND,
-    TITLES,
-    WORK_COMMANDS,
-)
 from o1coder.lsp.jobs import Job
 from o1coder.lsp.progress import WorkProgress
+from o1coder.lsp.work_args import WorkArgs
+from o1coder.lsp.work_commands import IMPLEMENT, PLAN, REFINE, RETRY, TESTS, Kind, WorkCommand
 from o1coder.sandbox.types import TestCase
 from o1coder.sandbox.workspace import Workspace
 
@@ -47,69 +38,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RETRY_TITLE = "Retry"
-_converter = converters.get_converter()
-
-
-# ------------------------------------------------------------------ arguments
-
-
-@attrs.define
-class WorkArgs:
-    """The one argument object of o1coder.plan / refine / implement / generateTests."""
-
-    uri: str
-    position: types.Position
-    version: int | None = None
-    range: types.Range | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return _converter.unstructure(self)
-
-
-def usage(command: str) -> str:
-    return (
-        f"{command} takes one argument: "
-        '{"uri": "file:///...", "position": {"line": N, "character": N}, "version": N (optional)}'
-    )
-
-
-def parse_work_args(command: str, arguments: tuple[Any, ...] | list[Any]) -> WorkArgs:
-    """WorkArgs from executeCommand's arguments; JsonRpcInvalidParams saying what is wrong."""
-    if len(arguments) != 1 or not isinstance(arguments[0], dict):
-        raise JsonRpcInvalidParams(f"{usage(command)}; got {len(arguments)} argument(s)")
-    raw = arguments[0]
-    if not isinstance(raw.get("uri"), str) or not raw["uri"]:
-        raise JsonRpcInvalidParams(f"{usage(command)}; `uri` is missing or not a string")
-    position = raw.get("position")
-    if (
-        not isinstance(position, dict)
-        or not _is_uint(position.get("line"))
-        or not _is_uint(position.get("character"))
-    ):
-        raise JsonRpcInvalidParams(f"{usage(command)}; `position` must be {{line, character}} (integers >= 0)")
-    version = raw.get("version")
-    if version is not None and not _is_int(version):
-        raise JsonRpcInvalidParams(f"{usage(command)}; `version` must be an integer")
-    selection = None
-    if raw.get("range") is not None:
-        try:
-            selection = _converter.structure(raw["range"], types.Range)
-        except Exception as exc:
-            raise JsonRpcInvalidParams(f"{command}: `range` must be an LSP Range ({exc})") from None
-    return WorkArgs(
-        uri=raw["uri"],
-        position=types.Position(line=position["line"], character=position["character"]),
-        version=version,
-        range=selection,
-    )
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_uint(value: Any) -> bool:
-    return _is_int(value) and value >= 0
 
 
 # ------------------------------------------------------------------ results
@@ -135,7 +63,7 @@ class Outcome:
 class Snapshot:
     """The request's view of the world, taken on the event loop."""
 
-    kind: str
+    command: WorkCommand
     args: WorkArgs
     uri: str
     version: int | None
@@ -152,7 +80,7 @@ class Snapshot:
 class Refused:
     """A job whose edit was refused as stale, kept for o1coder.retry."""
 
-    kind: str
+    command: WorkCommand
     args: WorkArgs
     qualname: str | None
 
@@ -198,17 +126,18 @@ def compute(snapshot: Snapshot, engine: Engine, token: CancelToken, progress: Ca
     problem = problem_for(snapshot)
     target = snapshot.target
     text = snapshot.text
-    if snapshot.kind == "plan":
+    kind = snapshot.command.kind
+    if kind is Kind.PLAN:
         plan = engine.plan(problem, progress=progress, cancel=token)
         edit = edits.plan_edit(text, target, _nonempty(plan, "plan"))
         return _source_outcome(snapshot, [edit], f"planned {_what(target)}", {"pseudocode": plan})
-    if snapshot.kind == "refine":
+    if kind is Kind.REFINE:
         assert isinstance(target, edits.FunctionTarget)
         current = target.plan_text(edits.split_lines(text))
         plan = engine.refine(problem, current, progress=progress, cancel=token)
         edit = edits.refine_edit(text, target, _nonempty(plan, "refined plan"))
         return _source_outcome(snapshot, [edit], f"refined the plan of {_what(target)}", {"pseudocode": plan})
-    if snapshot.kind == "implement":
+    if kind is Kind.IMPLEMENT:
         yours = _existing_tests(snapshot)
         solved = engine.solve(
             problem, progress=progress, cancel=token, user_tests=yours or None, workspace=_workspace(snapshot, problem)
@@ -241,9 +170,7 @@ def compute(snapshot: Snapshot, engine: Engine, token: CancelToken, progress: Ca
         return _source_outcome(
             snapshot, [edit], f"implemented {_what(target)}: {passing}, value {solved.value:.2f}", extra
         )
-    if snapshot.kind == "tests":
-        return _tests_outcome(snapshot, engine, problem, token, progress)
-    raise WorkError(f"unknown work kind {snapshot.kind!r}")
+    return _tests_outcome(snapshot, engine, problem, token, progress)
 
 
 def _workspace(snapshot: Snapshot, problem: Any) -> Workspace | None:
@@ -374,7 +301,7 @@ def _relative(path: Path, root: Path) -> str:
 # ------------------------------------------------------------------ the event-loop side
 
 
-def take_snapshot(ls: O1CoderServer, kind: str, args: WorkArgs) -> Snapshot | dict[str, Any]:
+def take_snapshot(ls: O1CoderServer, command: WorkCommand, args: WorkArgs) -> Snapshot | dict[str, Any]:
     """The snapshot for a request, or the refusal to answer with."""
     uri = args.uri
     opened = uri in ls.workspace.text_documents
@@ -388,22 +315,22 @@ def take_snapshot(ls: O1CoderServer, kind: str, args: WorkArgs) -> Snapshot | di
         return result(False, f"cannot read {uri}: {exc}")
     version = doc.version if opened else None
     if args.version is not None and version is not None and args.version != version:
-        return stale(ls, kind, args, args.version, version, None)
+        return stale(ls, command, args, args.version, version, None)
     lines = edits.split_lines(text)
     if args.position.line >= len(lines):
         return result(False, f"line {args.position.line} is past the end of the document ({len(lines)} lines)")
     target = edits.find_target(text, args.position.line, args.position.character, args.range)
-    if target is None or KIND_TO_COMMAND[kind] not in _allowed(target):
-        return result(False, _no_target_reason(kind, target, args))
+    if target is None or not command.runs(target):
+        return result(False, _no_target_reason(command, target, args))
     root = _root_for(ls, path)
     tests_doc = None
-    if kind in ("tests", "implement") and path is not None:
+    if command in (TESTS, IMPLEMENT) and path is not None:
         test_uri = from_fs_path(str(edits.tests_file_for(path, root)))
         if test_uri and test_uri in ls.workspace.text_documents:
             test_doc = ls.workspace.get_text_document(test_uri)
             tests_doc = (test_uri, test_doc.version, test_doc.source)
     return Snapshot(
-        kind=kind,
+        command=command,
         args=args,
         uri=uri,
         version=version,
@@ -417,27 +344,18 @@ def take_snapshot(ls: O1CoderServer, kind: str, args: WorkArgs) -> Snapshot | di
     )
 
 
-def _allowed(target: edits.Target) -> list[str]:
-    """Commands that may run on `target` (a superset of what the code-action menu lists)."""
-    if isinstance(target, edits.TaskTarget):
-        return [CMD_PLAN, CMD_IMPLEMENT]
-    if target.stub:
-        return [CMD_PLAN, *([CMD_REFINE] if target.has_plan else []), CMD_IMPLEMENT, CMD_TESTS]
-    return [CMD_TESTS]
-
-
-def _no_target_reason(kind: str, target: edits.Target | None, args: WorkArgs) -> str:
+def _no_target_reason(command: WorkCommand, target: edits.Target | None, args: WorkArgs) -> str:
     where = f"line {args.position.line + 1}"
     if target is None:
         return (
-            f"{TITLES[kind]}: nothing to work on at {where}; put the cursor in a function whose body is "
+            f"{command.title}: nothing to work on at {where}; put the cursor in a function whose body is "
             "empty, pass, ... or a TODO, on a comment describing a task, or select the code"
         )
-    if kind == "refine":
-        return f"Refine pseudocode: {_what(target)} has no plan comments yet; run Plan in pseudocode first"
-    if kind in ("plan", "implement"):
-        return f"{TITLES[kind]}: {_what(target)} already has a body; empty it (or leave a TODO) to regenerate it"
-    return f"{TITLES[kind]} does not apply to {_what(target)}"
+    if command is REFINE:
+        return f"{command.title}: {_what(target)} has no plan comments yet; run {PLAN.title} first"
+    if command in (PLAN, IMPLEMENT):
+        return f"{command.title}: {_what(target)} already has a body; empty it (or leave a TODO) to regenerate it"
+    return f"{command.title} does not apply to {_what(target)}"
 
 
 def _root_for(ls: O1CoderServer, path: Path | None) -> Path | None:
@@ -453,13 +371,13 @@ def _root_for(ls: O1CoderServer, path: Path | None) -> Path | None:
 
 
 def stale(
-    ls: O1CoderServer, kind: str, args: WorkArgs, seen: int | None, now: int | None, qualname: str | None
+    ls: O1CoderServer, command: WorkCommand, args: WorkArgs, seen: int | None, now: int | None, qualname: str | None
 ) -> dict[str, Any]:
     """Refuse a stale edit: remember the job for o1coder.retry and tell the user."""
-    ls.last_refused = Refused(kind=kind, args=args, qualname=qualname)
+    ls.last_refused = Refused(command=command, args=args, qualname=qualname)
     name = args.uri.rsplit("/", 1)[-1]
     message = (
-        f"o1coder: {name} changed (version {seen} → {now}) before {TITLES[kind]} could apply its result, "
+        f"o1coder: {name} changed (version {seen} → {now}) before {command.title} could apply its result, "
         "so nothing was applied. "
         "Retry to run it on the current text."
     )
@@ -468,20 +386,19 @@ def stale(
         False,
         f"stale: the document changed (version {seen} → {now}); nothing was applied",
         stale=True,
-        retry={"command": "o1coder.retry", "arguments": [{"uri": args.uri}]},
+        retry={"command": RETRY, "arguments": [{"uri": args.uri}]},
     )
 
 
-async def run_work(ls: O1CoderServer, command: str, args: WorkArgs, request_id: Any = None) -> dict[str, Any]:
+async def run_work(ls: O1CoderServer, command: WorkCommand, args: WorkArgs, request_id: Any = None) -> dict[str, Any]:
     """Run one work command end to end; never raises for a user-level failure."""
-    kind = WORK_COMMANDS[command][0]
-    snapshot = take_snapshot(ls, kind, args)
+    snapshot = take_snapshot(ls, command, args)
     if isinstance(snapshot, dict):
         if not snapshot.get("stale"):
             ls.show(snapshot["reason"], types.MessageType.Warning)
         return snapshot
-    title = TITLES[kind]
-    budget = ls.settings_budget() if kind == "implement" else None
+    title = command.title
+    budget = ls.settings_budget() if command is IMPLEMENT else None
     progress = WorkProgress(ls, f"o1coder: {title}", budget)
 
     def work(token: CancelToken) -> Outcome:
@@ -527,11 +444,11 @@ async def apply_outcome(
             current = ls.workspace.get_text_document(uri).version
             if version is not None and current != version:
                 progress.end("the document changed: nothing was applied")
-                return stale(ls, snapshot.kind, snapshot.args, version, current, _qualname(snapshot.target))
+                return stale(ls, snapshot.command, snapshot.args, version, current, _qualname(snapshot.target))
         elif version is not None:
             progress.end("the document was closed: nothing was applied")
             return result(False, f"{uri} was closed while the work ran; nothing was applied")
-    base = {"kind": snapshot.kind, "uri": snapshot.uri, "version": snapshot.version, **outcome.extra}
+    base = {"kind": snapshot.command.kind.value, "uri": snapshot.uri, "version": snapshot.version, **outcome.extra}
     if outcome.write_file is not None:
         path, content = outcome.write_file
         try:
@@ -545,7 +462,7 @@ async def apply_outcome(
         edit = edits.workspace_edit(outcome.changes, document_changes=ls.supports_document_changes())
         try:
             response = await ls.workspace_apply_edit_async(
-                types.ApplyWorkspaceEditParams(edit=edit, label=f"o1coder: {TITLES[snapshot.kind]}")
+                types.ApplyWorkspaceEditParams(edit=edit, label=f"o1coder: {snapshot.command.title}")
             )
         except Exception as exc:
             progress.end("the editor did not apply the edit")
@@ -557,7 +474,7 @@ async def apply_outcome(
             if current != snapshot.version:
                 progress.end("the document changed: nothing was applied")
                 return stale(
-                    ls, snapshot.kind, snapshot.args, snapshot.version, current, _qualname(snapshot.target)
+                    ls, snapshot.command, snapshot.args, snapshot.version, current, _qualname(snapshot.target)
                 )
             reason = f"the editor refused the edit: {response.failure_reason or 'no reason given'}"
             progress.end(reason)
@@ -573,17 +490,11 @@ async def apply_outcome(
 # ------------------------------------------------------------------ cancel / showModels / retry
 
 
-async def cancel(ls: O1CoderServer, arguments: tuple[Any, ...]) -> dict[str, Any]:
-    """o1coder.cancel [uri]: stop the work on a document (every document without an argument).
+async def cancel(ls: O1CoderServer, uri: str | None) -> dict[str, Any]:
+    """o1coder.cancel [uri]: stop the work on a document (every document without one).
 
     Answers once the worker has really stopped (or after 5 s), with how long each took.
     """
-    uri = None
-    if arguments:
-        first = arguments[0]
-        uri = first.get("uri") if isinstance(first, dict) else first
-        if not isinstance(uri, str):
-            raise JsonRpcInvalidParams('o1coder.cancel takes no argument, a uri, or {"uri": ...}')
     jobs = ls.jobs.cancel(uri, reason="cancelled by o1coder.cancel")
     await ls.jobs.wait_stopped(jobs)
     return {
@@ -605,15 +516,13 @@ def show_models(ls: O1CoderServer) -> dict[str, Any]:
     return {"roles": roles, "busy": ls.jobs.busy()}
 
 
-async def retry(ls: O1CoderServer, arguments: tuple[Any, ...]) -> dict[str, Any]:
-    """Re-run the last refused job on the document's current text."""
+async def retry(ls: O1CoderServer, uri: str | None = None) -> dict[str, Any]:
+    """Re-run the last refused job (on document `uri`, when given) on the document's current text."""
     if ls.last_refused is None:
         return result(False, "nothing to retry: no edit was refused")
     refused = ls.last_refused
-    if arguments and isinstance(arguments[0], dict) and arguments[0].get("uri") not in (None, refused.args.uri):
-        return result(
-            False, f"nothing to retry on {arguments[0].get('uri')}: the last refused job was on {refused.args.uri}"
-        )
+    if uri not in (None, refused.args.uri):
+        return result(False, f"nothing to retry on {uri}: the last refused job was on {refused.args.uri}")
     args = refused.args
     position, selection = args.position, args.range
     if refused.qualname is not None:
@@ -628,7 +537,7 @@ async def retry(ls: O1CoderServer, arguments: tuple[Any, ...]) -> dict[str, Any]
         selection = None
     ls.last_refused = None
     fresh = WorkArgs(uri=args.uri, position=position, version=None, range=selection)
-    return await run_work(ls, KIND_TO_COMMAND[refused.kind], fresh)
+    return await run_work(ls, refused.command, fresh)
 
 
 def _qualname(target: edits.Target) -> str | None:

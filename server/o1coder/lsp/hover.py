@@ -5,7 +5,7 @@ from __future__ import annotations
 from lsprotocol import types
 
 from o1coder.lsp import edits
-from o1coder.lsp.code_actions import TITLES
+from o1coder.lsp.work_commands import offered
 
 
 def hover(text: str, position: types.Position, status: str | None) -> types.Hover | None:
@@ -18,8 +18,7 @@ def hover(text: str, position: types.Position, status: str | None) -> types.Hove
     if status:
         parts.append(f"**o1coder** · {status}")
     if target.stub:
-        first = TITLES["refine"] if target.has_plan else TITLES["plan"]
-        parts.append(f"**o1coder** code actions: {first} · {TITLES['implement']} · {TITLES['tests']}")
+        parts.append("**o1coder** code actions: " + " · ".join(command.title for command in offered(target)))
     if not parts:
         return None
     return types.Hover(

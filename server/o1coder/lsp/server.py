@@ -13,7 +13,7 @@ import contextlib
 import json
 import logging
 import threading
-from collections.abc import Callable, Generator
+from collections.abc import Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 from cattrs import transform_error
@@ -30,16 +30,9 @@ from o1coder import __version__
 from o1coder.config import DEFAULT_MODEL, ROLES, Settings, SettingsError
 from o1coder.engine.types import Budget
 from o1coder.lsp import code_actions, commands, completion, configuration, edits, hover, messages
-from o1coder.lsp.code_actions import (
-    CMD_CANCEL,
-    CMD_IMPLEMENT,
-    CMD_PLAN,
-    CMD_REFINE,
-    CMD_RETRY,
-    CMD_SHOW_MODELS,
-    CMD_TESTS,
-)
 from o1coder.lsp.jobs import Jobs
+from o1coder.lsp.work_args import WorkArgs, parse_document
+from o1coder.lsp.work_commands import ACTION_KINDS, CANCEL, RETRY, SHOW_MODELS, WORK_COMMANDS, WorkCommand
 
 if TYPE_CHECKING:
     from o1coder.engine.engine import Engine
@@ -330,7 +323,7 @@ class O1CoderServer(LanguageServer):
                 log.debug("showMessageRequest failed: %s", exc)
                 return
             if choice is not None and choice.title == commands.RETRY_TITLE:
-                await commands.retry(self, ())
+                await commands.retry(self)
 
         asyncio.ensure_future(ask())
 
@@ -449,7 +442,7 @@ def work_done_progress_cancel(ls: O1CoderServer, params: types.WorkDoneProgressC
 
 @server.feature(
     types.TEXT_DOCUMENT_CODE_ACTION,
-    types.CodeActionOptions(code_action_kinds=code_actions.PROVIDED_KINDS, resolve_provider=True),
+    types.CodeActionOptions(code_action_kinds=ACTION_KINDS, resolve_provider=True),
 )
 def code_action(ls: O1CoderServer, params: types.CodeActionParams) -> list[types.CodeAction]:
     doc = ls.workspace.get_text_document(params.text_document.uri)
@@ -494,37 +487,37 @@ async def complete(ls: O1CoderServer, params: types.CompletionParams) -> types.C
 # ---------------------------------------------------------------- commands
 
 
-@server.command(CMD_PLAN)
-async def plan_command(ls: O1CoderServer, *arguments: Any) -> dict[str, Any]:
-    return await commands.run_work(ls, CMD_PLAN, commands.parse_work_args(CMD_PLAN, arguments), ls.protocol.msg_id)
+def work_handler(command: WorkCommand) -> Callable[..., Awaitable[dict[str, Any]]]:
+    """The handler of one work command: typed arguments in, the runner's answer out.
+
+    It takes `*arguments` and parses them itself (WorkArgs.parse), so that a missing or extra
+    argument is answered with what the argument must look like.
+    """
+
+    async def run(ls: O1CoderServer, *arguments: Any) -> dict[str, Any]:
+        return await commands.run_work(ls, command, WorkArgs.parse(command.id, arguments), ls.protocol.msg_id)
+
+    return run
 
 
-@server.command(CMD_REFINE)
-async def refine_command(ls: O1CoderServer, *arguments: Any) -> dict[str, Any]:
-    return await commands.run_work(ls, CMD_REFINE, commands.parse_work_args(CMD_REFINE, arguments), ls.protocol.msg_id)
+def register_work_commands(ls: O1CoderServer) -> None:
+    for command in WORK_COMMANDS:
+        ls.command(command.id)(work_handler(command))
 
 
-@server.command(CMD_IMPLEMENT)
-async def implement_command(ls: O1CoderServer, *arguments: Any) -> dict[str, Any]:
-    args = commands.parse_work_args(CMD_IMPLEMENT, arguments)
-    return await commands.run_work(ls, CMD_IMPLEMENT, args, ls.protocol.msg_id)
+register_work_commands(server)
 
 
-@server.command(CMD_TESTS)
-async def tests_command(ls: O1CoderServer, *arguments: Any) -> dict[str, Any]:
-    return await commands.run_work(ls, CMD_TESTS, commands.parse_work_args(CMD_TESTS, arguments), ls.protocol.msg_id)
-
-
-@server.command(CMD_CANCEL)
+@server.command(CANCEL)
 async def cancel_command(ls: O1CoderServer, *arguments: Any) -> dict[str, Any]:
-    return await commands.cancel(ls, arguments)
+    return await commands.cancel(ls, parse_document(CANCEL, arguments))
 
 
-@server.command(CMD_SHOW_MODELS)
+@server.command(SHOW_MODELS)
 async def show_models_command(ls: O1CoderServer, *arguments: Any) -> dict[str, Any]:
     return await asyncio.get_running_loop().run_in_executor(ls.thread_pool, commands.show_models, ls)
 
 
-@server.command(CMD_RETRY)
+@server.command(RETRY)
 async def retry_command(ls: O1CoderServer, *arguments: Any) -> dict[str, Any]:
-    return await commands.retry(ls, arguments)
+    return await commands.retry(ls, parse_document(RETRY, arguments))
