@@ -14,10 +14,11 @@ from pygls.exceptions import JsonRpcInvalidParams
 from o1coder.commands.serve import parse_tcp
 from o1coder.config import Settings, SettingsError
 from o1coder.engine.types import Budget, Cancelled, CancelToken, ProgressEvent
-from o1coder.lsp import code_actions, commands, completion, configuration, edits, hover, progress, tests_file
+from o1coder.lsp import code_actions, completion, configuration, edits, hover, progress, tests_file, work
 from o1coder.lsp.jobs import COMPLETION, Jobs
 from o1coder.lsp.work_args import WorkArgs, parse_document
 from o1coder.lsp.work_commands import IMPLEMENT, PLAN, REFINE, TESTS, WORK_COMMANDS
+from o1coder.lsp.work_types import Snapshot
 from o1coder.sandbox import types as sandbox
 
 SOURCE = textwrap.dedent(
@@ -148,9 +149,7 @@ def test_registry_says_where_each_command_runs_and_is_offered() -> None:
 def test_problem_source_takes_module_imports_and_the_function() -> None:
     text = "import math\nfrom x import y\n\n\ndef area(r):\n    pass\n"
     target = edits.find_target(text, 5, 4)
-    snapshot = commands.Snapshot(
-        command=IMPLEMENT,
-        args=WorkArgs(uri="file:///a.py", position=types.Position(line=5, character=4)),
+    snapshot = Snapshot(
         uri="file:///a.py",
         version=1,
         text=text,
@@ -159,7 +158,7 @@ def test_problem_source_takes_module_imports_and_the_function() -> None:
         path=None,
         root=None,
     )
-    assert commands.problem_source(snapshot) == "import math\nfrom x import y\n\ndef area(r):\n    pass\n"
+    assert work.problem_source(snapshot) == "import math\nfrom x import y\n\ndef area(r):\n    pass\n"
 
 
 # ---------------------------------------------------------------- configuration

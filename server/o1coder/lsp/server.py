@@ -1,7 +1,7 @@
 """The o1coder language server: state on one LanguageServer subclass, thin handlers.
 
 Each handler gets the document, calls a pure module (code_actions, edits, completion,
-configuration) or submits model work (commands, jobs), and converts the result. Model work
+configuration) or submits model work (work_runner, jobs), and converts the result. Model work
 never runs on the event loop, so listing actions, hover and didChange are answered while a
 search runs. Nothing loads a model before it is first needed: `initialize` answers at once.
 """
@@ -29,10 +29,11 @@ from pygls.workspace import TextDocument
 from o1coder import __version__
 from o1coder.config import DEFAULT_MODEL, ROLES, Settings, SettingsError
 from o1coder.engine.types import Budget
-from o1coder.lsp import code_actions, commands, completion, configuration, edits, hover, messages
+from o1coder.lsp import code_actions, commands, completion, configuration, edits, hover, messages, work_runner
 from o1coder.lsp.jobs import Jobs
 from o1coder.lsp.work_args import WorkArgs, parse_document
 from o1coder.lsp.work_commands import ACTION_KINDS, CANCEL, RETRY, SHOW_MODELS, WORK_COMMANDS, WorkCommand
+from o1coder.lsp.work_types import WorkError
 
 if TYPE_CHECKING:
     from o1coder.engine.engine import Engine
@@ -182,7 +183,7 @@ class O1CoderServer(LanguageServer):
         self.engine: Engine | None = None
         self._engine_lock = threading.Lock()
         self.jobs = Jobs()
-        self.last_refused: commands.Refused | None = None
+        self.last_refused: work_runner.Refused | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self._last_once = ""
@@ -316,14 +317,14 @@ class O1CoderServer(LanguageServer):
                     types.ShowMessageRequestParams(
                         type=types.MessageType.Warning,
                         message=message,
-                        actions=[types.MessageActionItem(title=commands.RETRY_TITLE)],
+                        actions=[types.MessageActionItem(title=work_runner.RETRY_TITLE)],
                     )
                 )
             except Exception as exc:
                 log.debug("showMessageRequest failed: %s", exc)
                 return
-            if choice is not None and choice.title == commands.RETRY_TITLE:
-                await commands.retry(self)
+            if choice is not None and choice.title == work_runner.RETRY_TITLE:
+                await work_runner.retry(self)
 
         asyncio.ensure_future(ask())
 
@@ -345,7 +346,7 @@ class O1CoderServer(LanguageServer):
 
         if isinstance(exc, RoleError):
             return role_error_message(exc.role, exc.cause)
-        if isinstance(exc, ProblemError | commands.WorkError):
+        if isinstance(exc, ProblemError | WorkError):
             return str(exc)
         if isinstance(exc, ImportError):
             log.exception("the engine cannot be imported")
@@ -495,7 +496,7 @@ def work_handler(command: WorkCommand) -> Callable[..., Awaitable[dict[str, Any]
     """
 
     async def run(ls: O1CoderServer, *arguments: Any) -> dict[str, Any]:
-        return await commands.run_work(ls, command, WorkArgs.parse(command.id, arguments), ls.protocol.msg_id)
+        return await work_runner.run(ls, command, WorkArgs.parse(command.id, arguments), ls.protocol.msg_id)
 
     return run
 
@@ -520,4 +521,4 @@ async def show_models_command(ls: O1CoderServer, *arguments: Any) -> dict[str, A
 
 @server.command(RETRY)
 async def retry_command(ls: O1CoderServer, *arguments: Any) -> dict[str, Any]:
-    return await commands.retry(ls, parse_document(RETRY, arguments))
+    return await work_runner.retry(ls, parse_document(RETRY, arguments))
