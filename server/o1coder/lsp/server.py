@@ -4,6 +4,7 @@ Each handler gets the document, calls a pure module (code_actions, edits, comple
 configuration) or submits model work (work_runner, jobs), and converts the result. Model work
 never runs on the event loop, so listing actions, hover and didChange are answered while a
 search runs. Nothing loads a model before it is first needed: `initialize` answers at once.
+The engine comes from the server's `engine_factory` (see engine_factory.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Generator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cattrs import transform_error
 from cattrs.errors import ClassValidationError
@@ -30,13 +31,11 @@ from o1coder import __version__
 from o1coder.config import DEFAULT_MODEL, ROLES, Settings, SettingsError
 from o1coder.engine.types import Budget
 from o1coder.lsp import code_actions, commands, completion, configuration, edits, hover, messages, work_runner
+from o1coder.lsp.engine_factory import EngineFactory, WorkEngine, default_engine
 from o1coder.lsp.jobs import Jobs
 from o1coder.lsp.work_args import WorkArgs, parse_document
 from o1coder.lsp.work_commands import ACTION_KINDS, CANCEL, RETRY, SHOW_MODELS, WORK_COMMANDS, WorkCommand
 from o1coder.lsp.work_types import WorkError
-
-if TYPE_CHECKING:
-    from o1coder.engine.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -177,10 +176,11 @@ def _validation_detail(exc: Exception) -> str:
 class O1CoderServer(LanguageServer):
     protocol: O1CoderProtocol
 
-    def __init__(self) -> None:
+    def __init__(self, engine_factory: EngineFactory = default_engine) -> None:
         super().__init__("o1coder", __version__, protocol_cls=O1CoderProtocol, max_workers=4)
         self.settings = Settings()
-        self.engine: Engine | None = None
+        self.engine_factory = engine_factory  # `--engine-factory` replaces it before the server starts
+        self.engine: WorkEngine | None = None
         self._engine_lock = threading.Lock()
         self.jobs = Jobs()
         self.last_refused: work_runner.Refused | None = None
@@ -217,13 +217,11 @@ class O1CoderServer(LanguageServer):
                 self.jobs.run_on_worker(lambda: engine.update_settings(defaults))
 
     # ------------------------------------------------------------ engine
-    def get_engine(self) -> Engine:
+    def get_engine(self) -> WorkEngine:
         """The engine, created on first use (on the worker thread: imports and no model load)."""
         with self._engine_lock:
             if self.engine is None:
-                from o1coder.engine.engine import Engine
-
-                self.engine = Engine(self.settings)
+                self.engine = self.engine_factory(self.settings)
             return self.engine
 
     def settings_budget(self) -> Budget:

@@ -21,16 +21,16 @@ from o1coder.lsp.work_commands import Kind
 from o1coder.lsp.work_types import Outcome, Snapshot, WorkError, what
 
 if TYPE_CHECKING:
-    from o1coder.engine.engine import Engine
     from o1coder.engine.problem import Problem
+    from o1coder.lsp.engine_factory import WorkEngine
 
 log = logging.getLogger(__name__)
 
-Compute = Callable[[Snapshot, "Engine", "Problem", CancelToken, ProgressCallback], Outcome]
+Compute = Callable[[Snapshot, "WorkEngine", "Problem", CancelToken, ProgressCallback], Outcome]
 
 
 def compute(
-    kind: Kind, snapshot: Snapshot, engine: Engine, token: CancelToken, progress: ProgressCallback
+    kind: Kind, snapshot: Snapshot, engine: WorkEngine, token: CancelToken, progress: ProgressCallback
 ) -> Outcome:
     """Run the engine for `snapshot` and build the edit. On the worker thread."""
     return COMPUTE[kind](snapshot, engine, problem_for(snapshot), token, progress)
@@ -65,7 +65,7 @@ def problem_source(snapshot: Snapshot) -> str:
 
 
 def plan(
-    snapshot: Snapshot, engine: Engine, problem: Problem, token: CancelToken, progress: ProgressCallback
+    snapshot: Snapshot, engine: WorkEngine, problem: Problem, token: CancelToken, progress: ProgressCallback
 ) -> Outcome:
     target = snapshot.target
     pseudocode = engine.plan(problem, progress=progress, cancel=token)
@@ -74,7 +74,7 @@ def plan(
 
 
 def refine(
-    snapshot: Snapshot, engine: Engine, problem: Problem, token: CancelToken, progress: ProgressCallback
+    snapshot: Snapshot, engine: WorkEngine, problem: Problem, token: CancelToken, progress: ProgressCallback
 ) -> Outcome:
     target = snapshot.target
     assert isinstance(target, edits.FunctionTarget)  # REFINE runs on planned stubs only
@@ -85,7 +85,7 @@ def refine(
 
 
 def implement(
-    snapshot: Snapshot, engine: Engine, problem: Problem, token: CancelToken, progress: ProgressCallback
+    snapshot: Snapshot, engine: WorkEngine, problem: Problem, token: CancelToken, progress: ProgressCallback
 ) -> Outcome:
     target = snapshot.target
     yours = work_tests.user_tests_of(snapshot)

@@ -21,8 +21,8 @@ from o1coder.lsp.work_types import Outcome, Snapshot, WorkError, what
 from o1coder.sandbox.types import TestCase
 
 if TYPE_CHECKING:
-    from o1coder.engine.engine import Engine
     from o1coder.engine.problem import Problem
+    from o1coder.lsp.engine_factory import WorkEngine
 
 
 def user_tests_of(snapshot: Snapshot) -> list[TestCase]:
@@ -44,7 +44,7 @@ def user_tests_of(snapshot: Snapshot) -> list[TestCase]:
 
 
 def generate_tests(
-    snapshot: Snapshot, engine: Engine, problem: Problem, token: CancelToken, progress: ProgressCallback
+    snapshot: Snapshot, engine: WorkEngine, problem: Problem, token: CancelToken, progress: ProgressCallback
 ) -> Outcome:
     target = snapshot.target
     if not isinstance(target, edits.FunctionTarget):
