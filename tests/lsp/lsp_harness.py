@@ -1,22 +1,28 @@
 """End-to-end harness: the real server over stdio, driven by a pytest-lsp client that acts
 like an editor (it applies `workspace/applyEdit` to its own copy of each document when the
 version matches, then sends `didChange`, and records what the server asked for).
+
+`fake_engine_server` starts the same server with the FAKE engine of fake_engine.py in place of
+the real one, for tests of the work path that need no model.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
+import os
 import statistics
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
+import fake_engine
 from lsprotocol import types
 from pygls.protocol import default_converter
 from pytest_lsp import ClientServerConfig, LanguageClient
@@ -188,6 +194,29 @@ def make_client() -> EditorClient:
 
 
 CONFIG = ClientServerConfig(server_command=SERVER_COMMAND, client_factory=make_client)
+
+
+@contextlib.asynccontextmanager
+async def fake_engine_server(root: Path, script: Path) -> AsyncIterator[EditorClient]:
+    """An initialized client of the real server whose engine is fake_engine.FakeEngine reading `script`."""
+    here = str(Path(__file__).resolve().parent)
+    path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH", "")) if p)
+    config = ClientServerConfig(
+        server_command=[*SERVER_COMMAND, "--engine-factory", "fake_engine:FakeEngine"],
+        client_factory=make_client,
+        server_env={**os.environ, "PYTHONPATH": path, fake_engine.SCRIPT_ENV: str(script)},
+    )
+    client = await config.start()
+    assert isinstance(client, EditorClient)
+    try:
+        await client.initialize_session(initialize_params(root))
+        yield client
+    finally:  # also after a failed check: stop() waits for the process, which only exit ends
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(client.shutdown_session(), 30)
+        if client._server is not None and client._server.returncode is None:
+            client._server.kill()
+        await client.stop()
 
 
 def initialize_params(root: Path, options: dict[str, Any] | None = None) -> types.InitializeParams:

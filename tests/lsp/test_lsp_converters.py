@@ -16,7 +16,6 @@ from o1coder.config import Settings, SettingsError
 from o1coder.engine.types import Budget, Cancelled, CancelToken, ProgressEvent
 from o1coder.lsp import (
     code_actions,
-    commands,
     completion,
     configuration,
     edits,
@@ -24,9 +23,14 @@ from o1coder.lsp import (
     progress,
     targets,
     tests_file,
+    work,
 )
 from o1coder.lsp.jobs import COMPLETION, Jobs
+from o1coder.lsp.targets import find_target
 from o1coder.lsp.text import is_valid_python
+from o1coder.lsp.work_args import WorkArgs, parse_document
+from o1coder.lsp.work_commands import IMPLEMENT, PLAN, REFINE, TESTS, WORK_COMMANDS
+from o1coder.lsp.work_types import Snapshot
 from o1coder.sandbox import types as sandbox
 
 SOURCE = textwrap.dedent(
@@ -103,25 +107,61 @@ def test_actions_on_a_task_comment() -> None:
 
 
 def test_work_arguments_are_checked() -> None:
-    args = commands.parse_work_args(
+    args = WorkArgs.parse(
         "o1coder.implement", [{"uri": "file:///m.py", "position": {"line": 1, "character": 2}, "version": 4}]
     )
     assert args.uri == "file:///m.py" and args.position == types.Position(line=1, character=2) and args.version == 4
     for bad in ([], [1], [{"uri": 3}], [{"uri": "u", "position": {"line": -1, "character": 0}}], [{"uri": "u"}]):
         with pytest.raises(JsonRpcInvalidParams, match="takes one argument"):
-            commands.parse_work_args("o1coder.implement", bad)
+            WorkArgs.parse("o1coder.implement", bad)
     with pytest.raises(JsonRpcInvalidParams, match="version"):
-        commands.parse_work_args(
-            "o1coder.plan", [{"uri": "u", "position": {"line": 0, "character": 0}, "version": "7"}]
-        )
+        WorkArgs.parse("o1coder.plan", [{"uri": "u", "position": {"line": 0, "character": 0}, "version": "7"}])
+
+
+def test_work_arguments_round_trip_as_the_clients_send_them() -> None:
+    selection = types.Range(start=types.Position(line=1, character=0), end=types.Position(line=3, character=0))
+    args = WorkArgs.at("file:///m.py", types.Position(line=1, character=0), 2, selection)
+    sent = args.to_json()
+    assert sent == {
+        "uri": "file:///m.py",
+        "position": {"line": 1, "character": 0},
+        "version": 2,
+        "range": {"start": {"line": 1, "character": 0}, "end": {"line": 3, "character": 0}},
+    }
+    assert WorkArgs.parse("o1coder.plan", [sent]) == args
+    cursor_only = WorkArgs.at("file:///m.py", types.Position(line=1, character=0), None, cursor(1, 0))
+    assert cursor_only.to_json() == {"uri": "file:///m.py", "position": {"line": 1, "character": 0}}
+    with pytest.raises(JsonRpcInvalidParams, match=r"`position`: line: expected an integer, got True"):
+        WorkArgs.parse("o1coder.plan", [{"uri": "u", "position": {"line": True, "character": 0}}])
+    with pytest.raises(JsonRpcInvalidParams, match=r"`uri` is empty"):
+        WorkArgs.parse("o1coder.plan", [{"uri": "", "position": {"line": 0, "character": 0}}])
+    with pytest.raises(JsonRpcInvalidParams, match=r"`range`: end: missing"):
+        WorkArgs.parse("o1coder.plan", [{"uri": "u", "position": {"line": 0, "character": 0}, "range": {"start": {"line": 0, "character": 0}}}])
+
+
+def test_document_argument_of_cancel_and_retry() -> None:
+    assert parse_document("o1coder.cancel", []) is None
+    assert parse_document("o1coder.cancel", ["file:///a.py"]) == "file:///a.py"
+    assert parse_document("o1coder.retry", [{"uri": "file:///a.py"}]) == "file:///a.py"
+    for bad in ([42], [{}], [{"uri": 3}], ["a", "b"]):
+        with pytest.raises(JsonRpcInvalidParams, match=r"o1coder.cancel takes no argument, a uri"):
+            parse_document("o1coder.cancel", bad)
+
+
+def test_registry_says_where_each_command_runs_and_is_offered() -> None:
+    stub, done, planned = (find_target(SOURCE, line, 4) for line in (2, 6, 11))
+    task = find_target("# return the largest element of a list\n", 0, 3)
+    assert [c for c in WORK_COMMANDS if c.runs(planned)] == [PLAN, REFINE, IMPLEMENT, TESTS]
+    assert [c for c in WORK_COMMANDS if c.offered(planned)] == [REFINE, IMPLEMENT, TESTS]
+    assert [c for c in WORK_COMMANDS if c.runs(stub)] == [PLAN, IMPLEMENT, TESTS]
+    assert [c for c in WORK_COMMANDS if c.runs(done)] == [TESTS]
+    assert [c for c in WORK_COMMANDS if c.runs(task)] == [PLAN, IMPLEMENT]
 
 
 def test_problem_source_takes_module_imports_and_the_function() -> None:
     text = "import math\nfrom x import y\n\n\ndef area(r):\n    pass\n"
     target = targets.find_target(text, 5, 4)
-    snapshot = commands.Snapshot(
-        kind="implement",
-        args=commands.WorkArgs(uri="file:///a.py", position=types.Position(line=5, character=4)),
+    snapshot = Snapshot(
         uri="file:///a.py",
         version=1,
         text=text,
@@ -130,7 +170,7 @@ def test_problem_source_takes_module_imports_and_the_function() -> None:
         path=None,
         root=None,
     )
-    assert commands.problem_source(snapshot) == "import math\nfrom x import y\n\ndef area(r):\n    pass\n"
+    assert work.problem_source(snapshot) == "import math\nfrom x import y\n\ndef area(r):\n    pass\n"
 
 
 # ---------------------------------------------------------------- configuration

@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--log-level", choices=LEVELS, default="info", help="log level (default: info)")
     parser.add_argument("--log-file", default=None, help="log file (default: server.log in the user log dir)")
+    # For tests: MODULE:ATTR, a callable (settings -> engine) that stands in for the real engine
+    # (see o1coder.lsp.engine_factory); hidden from --help.
+    parser.add_argument("--engine-factory", default=None, help=argparse.SUPPRESS)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -74,9 +77,15 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     log_file = setup_logging(args.log_level, Path(args.log_file) if args.log_file else None)
-    from o1coder.lsp import transport
+    from o1coder.lsp import engine_factory, transport
     from o1coder.lsp.server import server
 
+    if args.engine_factory:
+        try:
+            server.engine_factory = engine_factory.load(args.engine_factory)
+        except (ImportError, AttributeError, ValueError) as exc:
+            print(f"o1coder serve: cannot use --engine-factory {args.engine_factory}: {exc}", file=sys.stderr)
+            return 2
     attach_client(server, args.log_level)
     log = logging.getLogger("o1coder.serve")
     log.debug("log file: %s", log_file)

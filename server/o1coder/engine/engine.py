@@ -45,6 +45,10 @@ class Engine:
         self.settings = settings
         self.pool.reconfigure(settings.models)
 
+    def with_settings(self, settings: Settings) -> Engine:
+        """An engine with other search settings over this one's models (loaded once, shared)."""
+        return Engine(settings, pool=self.pool)
+
     def budget(self, tokens: int | None = None) -> Budget:
         s = self.settings.search
         return Budget(tokens=tokens or s.budget_tokens, nodes=s.budget_nodes, seconds=s.budget_seconds)

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
 from o1coder.config import Settings
-from o1coder.engine.types import Budget, Cancelled, CancelToken
+from o1coder.engine.types import Budget, Cancelled, CancelToken, SolveResult
 from o1coder.lsp import edits
 from o1coder.lsp.jobs import COMPLETION
+from o1coder.lsp.targets import FunctionTarget, find_function
+from o1coder.lsp.text import is_blank, is_python_document, split_lines, utf16_len
 
 if TYPE_CHECKING:
     from o1coder.lsp.server import O1CoderServer
@@ -34,10 +36,10 @@ MIN_STEP_TOKENS = 32
 # ---------------------------------------------------------------- pure helpers
 
 
-def completion_target(text: str, position: types.Position) -> edits.FunctionTarget | None:
+def completion_target(text: str, position: types.Position) -> FunctionTarget | None:
     """The stub function whose body the cursor is in (below its header), if any."""
-    lines = edits.split_lines(text)
-    target = edits.find_function(lines, position.line, position.character)
+    lines = split_lines(text)
+    target = find_function(lines, position.line, position.character)
     if target is None or not target.stub or target.inline_col is not None:
         return None
     if position.line <= target.header_end:
@@ -59,7 +61,7 @@ def completion_settings(settings: Settings) -> Settings:
     return dataclasses.replace(settings, search=search)
 
 
-def body_lines(target: edits.FunctionTarget, code: str, pseudocode: str, keep_pseudocode: bool) -> list[str]:
+def body_lines(target: FunctionTarget, code: str, pseudocode: str, keep_pseudocode: bool) -> list[str]:
     """The new body, indented for `target`: pseudocode comments first (when kept), then the code."""
     body = edits.function_body(code, target.name, drop_docstring=target.has_docstring)
     lines = edits.comment_block(pseudocode, target.body_indent) if keep_pseudocode and pseudocode.strip() else []
@@ -69,28 +71,28 @@ def body_lines(target: edits.FunctionTarget, code: str, pseudocode: str, keep_ps
 def _line_range(lines: list[str], line: int) -> types.Range:
     return types.Range(
         start=types.Position(line=line, character=0),
-        end=types.Position(line=line, character=edits.utf16_len(lines[line])),
+        end=types.Position(line=line, character=utf16_len(lines[line])),
     )
 
 
 def inline_items(text: str, position: types.Position, body: list[str]) -> types.InlineCompletionList:
     """One inline item replacing the cursor's line with the body (a single-line range, as 3.18 asks)."""
-    lines = edits.split_lines(text)
+    lines = split_lines(text)
     return types.InlineCompletionList(
         items=[types.InlineCompletionItem(insert_text="\n".join(body), range=_line_range(lines, position.line))]
     )
 
 
 def completion_items(
-    text: str, target: edits.FunctionTarget, position: types.Position, body: list[str], detail: str
+    text: str, target: FunctionTarget, position: types.Position, body: list[str], detail: str
 ) -> types.CompletionList:
     """One item: the cursor's line becomes the body; the stub's other lines are removed."""
-    lines = edits.split_lines(text)
+    lines = split_lines(text)
     first = target.body_start
     removals = [
         types.TextEdit(range=edits.line_range(lines, i, i), new_text="")
         for i in range(first, target.end_line + 1)
-        if i != position.line and not edits.is_blank(lines[i])
+        if i != position.line and not is_blank(lines[i])
     ]
     item = types.CompletionItem(
         label=f"{target.name}: pseudocode-first body",
@@ -113,15 +115,15 @@ def completion_items(
 
 async def inline_completion(ls: O1CoderServer, params: types.InlineCompletionParams) -> types.InlineCompletionList | None:
     doc = ls.workspace.get_text_document(params.text_document.uri)
-    if not edits.is_python_document(doc.language_id, doc.uri):
+    if not is_python_document(doc.language_id, doc.uri):
         return None
     text = doc.source
     target = completion_target(text, params.position)
     if target is None:
         return None
-    lines = edits.split_lines(text)
+    lines = split_lines(text)
     automatic = params.context.trigger_kind == types.InlineCompletionTriggerKind.Automatic
-    if automatic and not edits.is_blank(lines[params.position.line]):
+    if automatic and not is_blank(lines[params.position.line]):
         return None  # typing inside the body: only offer on an empty line, or when asked
     generated = await _generate(ls, doc.uri, doc.version, text, target)
     if generated is None:
@@ -134,7 +136,7 @@ async def completion(ls: O1CoderServer, params: types.CompletionParams) -> types
     if params.context is not None and params.context.trigger_kind != types.CompletionTriggerKind.Invoked:
         return None  # model work only when the user asks for completions
     doc = ls.workspace.get_text_document(params.text_document.uri)
-    if not edits.is_python_document(doc.language_id, doc.uri):
+    if not is_python_document(doc.language_id, doc.uri):
         return None
     text = doc.source
     target = completion_target(text, params.position)
@@ -148,7 +150,7 @@ async def completion(ls: O1CoderServer, params: types.CompletionParams) -> types
 
 
 async def _generate(
-    ls: O1CoderServer, uri: str, version: int | None, text: str, target: edits.FunctionTarget
+    ls: O1CoderServer, uri: str, version: int | None, text: str, target: FunctionTarget
 ) -> tuple[list[str], str] | None:
     if ls.jobs.busy():
         log.info("completion skipped: a search is using the model")
@@ -157,11 +159,10 @@ async def _generate(
     keep = ls.settings.editor.keep_pseudocode_comments
     source = target.source
 
-    def work(token: CancelToken) -> Any:
-        from o1coder.engine.engine import Engine
+    def work(token: CancelToken) -> SolveResult:
         from o1coder.engine.problem import Problem
 
-        engine = Engine(settings, pool=ls.get_engine().pool)  # the loaded models, the completion's settings
+        engine = ls.get_engine().with_settings(settings)  # the loaded models, the completion's settings
         problem = Problem.from_source(source)
         budget = Budget(tokens=settings.editor.completion_budget_tokens, nodes=settings.search.budget_nodes, seconds=SECONDS)
         return engine.solve(problem, strategy=STRATEGY, budget=budget, tests=list(problem.docstring_examples), cancel=token)
@@ -172,9 +173,11 @@ async def _generate(
     except Cancelled:
         return None
     except Exception as exc:
+        from o1coder.models.pool import RoleError
+
         message = ls.describe_failure(exc)
         log.warning("completion failed: %s", message)
-        if "model cannot be used" in message:
+        if isinstance(exc, RoleError):  # a model file is missing or broken: the user must act
             ls.show_once(message)
         return None
     if not solved.code.strip():

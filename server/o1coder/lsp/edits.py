@@ -13,21 +13,17 @@ from pathlib import Path
 
 from lsprotocol import types
 
-# The handlers code_actions, commands, completion and server still reach the `X as X` names
-# below as `edits.X`: they are being refactored on another branch, so this split leaves their
-# code alone. Once that lands they import `targets` and `text` themselves and these go.
-from o1coder.lsp.targets import FunctionTarget as FunctionTarget
-from o1coder.lsp.targets import Target as Target
-from o1coder.lsp.targets import TaskTarget as TaskTarget
-from o1coder.lsp.targets import find_function as find_function
-from o1coder.lsp.targets import find_function_by_name as find_function_by_name
-from o1coder.lsp.targets import find_target as find_target
-from o1coder.lsp.text import is_blank as is_blank
-from o1coder.lsp.text import is_python_document as is_python_document
-from o1coder.lsp.text import is_valid_python as is_valid_python
-from o1coder.lsp.text import newline_of, utf16_to_index
-from o1coder.lsp.text import split_lines as split_lines
-from o1coder.lsp.text import utf16_len as utf16_len
+from o1coder.lsp.targets import (
+    FunctionTarget,
+    Target,
+    TaskTarget,
+)
+from o1coder.lsp.text import (
+    newline_of,
+    split_lines,
+    utf16_len,
+    utf16_to_index,
+)
 
 # ------------------------------------------------------------------ new lines
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from lsprotocol import types
 
 from o1coder.lsp import targets
-from o1coder.lsp.code_actions import TITLES
 from o1coder.lsp.text import split_lines, utf16_len
+from o1coder.lsp.work_commands import offered
 
 
 def hover(text: str, position: types.Position, status: str | None) -> types.Hover | None:
@@ -19,8 +19,7 @@ def hover(text: str, position: types.Position, status: str | None) -> types.Hove
     if status:
         parts.append(f"**o1coder** · {status}")
     if target.stub:
-        first = TITLES["refine"] if target.has_plan else TITLES["plan"]
-        parts.append(f"**o1coder** code actions: {first} · {TITLES['implement']} · {TITLES['tests']}")
+        parts.append("**o1coder** code actions: " + " · ".join(command.title for command in offered(target)))
     if not parts:
         return None
     return types.Hover(

@@ -1,9 +1,10 @@
 """The o1coder language server: state on one LanguageServer subclass, thin handlers.
 
 Each handler gets the document, calls a pure module (code_actions, edits, completion,
-configuration) or submits model work (commands, jobs), and converts the result. Model work
+configuration) or submits model work (work_runner, jobs), and converts the result. Model work
 never runs on the event loop, so listing actions, hover and didChange are answered while a
 search runs. Nothing loads a model before it is first needed: `initialize` answers at once.
+The engine comes from the server's `engine_factory` (see engine_factory.py).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import contextlib
 import json
 import logging
 import threading
-from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Generator
+from typing import Any
 
 from cattrs import transform_error
 from cattrs.errors import ClassValidationError
@@ -29,20 +30,13 @@ from pygls.workspace import TextDocument
 from o1coder import __version__
 from o1coder.config import DEFAULT_MODEL, ROLES, Settings, SettingsError
 from o1coder.engine.types import Budget
-from o1coder.lsp import code_actions, commands, completion, configuration, edits, hover, messages
-from o1coder.lsp.code_actions import (
-    CMD_CANCEL,
-    CMD_IMPLEMENT,
-    CMD_PLAN,
-    CMD_REFINE,
-    CMD_RETRY,
-    CMD_SHOW_MODELS,
-    CMD_TESTS,
-)
+from o1coder.lsp import code_actions, commands, completion, configuration, hover, messages, work_runner
+from o1coder.lsp.engine_factory import EngineFactory, WorkEngine, default_engine
 from o1coder.lsp.jobs import Jobs
-
-if TYPE_CHECKING:
-    from o1coder.engine.engine import Engine
+from o1coder.lsp.text import is_python_document
+from o1coder.lsp.work_args import WorkArgs, parse_document
+from o1coder.lsp.work_commands import ACTION_KINDS, CANCEL, RETRY, SHOW_MODELS, WORK_COMMANDS, WorkCommand
+from o1coder.lsp.work_types import WorkError
 
 log = logging.getLogger(__name__)
 
@@ -183,13 +177,14 @@ def _validation_detail(exc: Exception) -> str:
 class O1CoderServer(LanguageServer):
     protocol: O1CoderProtocol
 
-    def __init__(self) -> None:
+    def __init__(self, engine_factory: EngineFactory = default_engine) -> None:
         super().__init__("o1coder", __version__, protocol_cls=O1CoderProtocol, max_workers=4)
         self.settings = Settings()
-        self.engine: Engine | None = None
+        self.engine_factory = engine_factory  # `--engine-factory` replaces it before the server starts
+        self.engine: WorkEngine | None = None
         self._engine_lock = threading.Lock()
         self.jobs = Jobs()
-        self.last_refused: commands.Refused | None = None
+        self.last_refused: work_runner.Refused | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self._last_once = ""
@@ -223,13 +218,11 @@ class O1CoderServer(LanguageServer):
                 self.jobs.run_on_worker(lambda: engine.update_settings(defaults))
 
     # ------------------------------------------------------------ engine
-    def get_engine(self) -> Engine:
+    def get_engine(self) -> WorkEngine:
         """The engine, created on first use (on the worker thread: imports and no model load)."""
         with self._engine_lock:
             if self.engine is None:
-                from o1coder.engine.engine import Engine
-
-                self.engine = Engine(self.settings)
+                self.engine = self.engine_factory(self.settings)
             return self.engine
 
     def settings_budget(self) -> Budget:
@@ -323,14 +316,14 @@ class O1CoderServer(LanguageServer):
                     types.ShowMessageRequestParams(
                         type=types.MessageType.Warning,
                         message=message,
-                        actions=[types.MessageActionItem(title=commands.RETRY_TITLE)],
+                        actions=[types.MessageActionItem(title=work_runner.RETRY_TITLE)],
                     )
                 )
             except Exception as exc:
                 log.debug("showMessageRequest failed: %s", exc)
                 return
-            if choice is not None and choice.title == commands.RETRY_TITLE:
-                await commands.retry(self, ())
+            if choice is not None and choice.title == work_runner.RETRY_TITLE:
+                await work_runner.retry(self)
 
         asyncio.ensure_future(ask())
 
@@ -352,7 +345,7 @@ class O1CoderServer(LanguageServer):
 
         if isinstance(exc, RoleError):
             return role_error_message(exc.role, exc.cause)
-        if isinstance(exc, ProblemError | commands.WorkError):
+        if isinstance(exc, ProblemError | WorkError):
             return str(exc)
         if isinstance(exc, ImportError):
             log.exception("the engine cannot be imported")
@@ -374,7 +367,7 @@ def role_error_message(role: str, exc: Exception) -> str:
 
 
 def is_python(doc: TextDocument) -> bool:
-    return edits.is_python_document(doc.language_id, doc.uri)
+    return is_python_document(doc.language_id, doc.uri)
 
 
 server = O1CoderServer()
@@ -449,7 +442,7 @@ def work_done_progress_cancel(ls: O1CoderServer, params: types.WorkDoneProgressC
 
 @server.feature(
     types.TEXT_DOCUMENT_CODE_ACTION,
-    types.CodeActionOptions(code_action_kinds=code_actions.PROVIDED_KINDS, resolve_provider=True),
+    types.CodeActionOptions(code_action_kinds=ACTION_KINDS, resolve_provider=True),
 )
 def code_action(ls: O1CoderServer, params: types.CodeActionParams) -> list[types.CodeAction]:
     doc = ls.workspace.get_text_document(params.text_document.uri)
@@ -494,37 +487,37 @@ async def complete(ls: O1CoderServer, params: types.CompletionParams) -> types.C
 # ---------------------------------------------------------------- commands
 
 
-@server.command(CMD_PLAN)
-async def plan_command(ls: O1CoderServer, *arguments: Any) -> dict[str, Any]:
-    return await commands.run_work(ls, CMD_PLAN, commands.parse_work_args(CMD_PLAN, arguments), ls.protocol.msg_id)
+def work_handler(command: WorkCommand) -> Callable[..., Awaitable[dict[str, Any]]]:
+    """The handler of one work command: typed arguments in, the runner's answer out.
+
+    It takes `*arguments` and parses them itself (WorkArgs.parse), so that a missing or extra
+    argument is answered with what the argument must look like.
+    """
+
+    async def run(ls: O1CoderServer, *arguments: Any) -> dict[str, Any]:
+        return await work_runner.run(ls, command, WorkArgs.parse(command.id, arguments), ls.protocol.msg_id)
+
+    return run
 
 
-@server.command(CMD_REFINE)
-async def refine_command(ls: O1CoderServer, *arguments: Any) -> dict[str, Any]:
-    return await commands.run_work(ls, CMD_REFINE, commands.parse_work_args(CMD_REFINE, arguments), ls.protocol.msg_id)
+def register_work_commands(ls: O1CoderServer) -> None:
+    for command in WORK_COMMANDS:
+        ls.command(command.id)(work_handler(command))
 
 
-@server.command(CMD_IMPLEMENT)
-async def implement_command(ls: O1CoderServer, *arguments: Any) -> dict[str, Any]:
-    args = commands.parse_work_args(CMD_IMPLEMENT, arguments)
-    return await commands.run_work(ls, CMD_IMPLEMENT, args, ls.protocol.msg_id)
+register_work_commands(server)
 
 
-@server.command(CMD_TESTS)
-async def tests_command(ls: O1CoderServer, *arguments: Any) -> dict[str, Any]:
-    return await commands.run_work(ls, CMD_TESTS, commands.parse_work_args(CMD_TESTS, arguments), ls.protocol.msg_id)
-
-
-@server.command(CMD_CANCEL)
+@server.command(CANCEL)
 async def cancel_command(ls: O1CoderServer, *arguments: Any) -> dict[str, Any]:
-    return await commands.cancel(ls, arguments)
+    return await commands.cancel(ls, parse_document(CANCEL, arguments))
 
 
-@server.command(CMD_SHOW_MODELS)
+@server.command(SHOW_MODELS)
 async def show_models_command(ls: O1CoderServer, *arguments: Any) -> dict[str, Any]:
     return await asyncio.get_running_loop().run_in_executor(ls.thread_pool, commands.show_models, ls)
 
 
-@server.command(CMD_RETRY)
+@server.command(RETRY)
 async def retry_command(ls: O1CoderServer, *arguments: Any) -> dict[str, Any]:
-    return await commands.retry(ls, arguments)
+    return await work_runner.retry(ls, parse_document(RETRY, arguments))
