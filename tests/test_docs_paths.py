@@ -29,10 +29,12 @@ REPO = Path(__file__).resolve().parents[1]
 ROOTS = ("server", "training", "tests", "benchmarks", "editor-clients", "examples")
 SKIP_DIRS = {".git", ".venv", "node_modules", "__pycache__", ".pytest_cache", ".ruff_cache", "build", "dist"}
 # Written by a run, never committed: a benchmark's results, and the files of a training run
-# directory (runs/NAME/: data/, export/, report/, models.json).
+# directory (runs/NAME/: data/, export/, report/, models.json, and each saved model's files).
 GENERATED = (
     "benchmarks/results/real-code/",
+    "config.json",
     "data/build.json",
+    "dequantized.json",
     "export/manifest.json",
     "manifest.json",
     "models.json",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from o1coder.config import DEFAULT_MODEL
 from o1coder_train.cli import main, run_stage
 from o1coder_train.config import ConfigError, load_config
 from o1coder_train.run import StageError
@@ -26,7 +27,7 @@ def test_shipped_configs_load() -> None:
     assert tiny.prm.loss == "pointwise-mse" and tiny.synthesize.rationalize
     assert Path(tiny.run_dir).is_absolute() and Path(tiny.model.base).is_absolute()
     gpu = load_config(REPO / "training" / "configs" / "gpu-0.5b.toml")
-    assert gpu.model.gguf_file.endswith(".gguf") and gpu.model.dtype == "bfloat16"
+    assert gpu.model.base == DEFAULT_MODEL and not gpu.model.gguf_file and gpu.model.dtype == "bfloat16"
 
 
 def test_synthesis_search_is_the_engines_search_settings(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """`o1coder-train STAGE --config run.toml`: run one stage of the training pipeline.
 
-Stages: data build, tcg-sft, tcg-dpo, synthesize, policy-sft, prm, rl, loop, export, report
+Stages: base, data build, tcg-sft, tcg-dpo, synthesize, policy-sft, prm, rl, loop, export, report
 (and tiny-model, which writes the tiny random model the CPU config and the tests use).
 A finished stage is skipped when run again (its done.json marker); `--force` reruns it.
 An interrupted stage resumes: trainers from their last checkpoint, synthesis and pair
@@ -20,6 +20,7 @@ from typing import Any
 from o1coder_train.config import ConfigError, TrainConfig, load_config
 
 STAGES: dict[str, str] = {
+    "base": "o1coder_train.stages.base",
     "tcg-sft": "o1coder_train.stages.tcg_sft",
     "tcg-dpo": "o1coder_train.stages.tcg_dpo",
     "synthesize": "o1coder_train.stages.synthesize",
@@ -32,6 +33,7 @@ STAGES: dict[str, str] = {
 }
 ALWAYS_RERUN = ("report",)
 HELP = {
+    "base": "dequantize the [model] GGUF into <run_dir>/models/base (other stages run it when needed)",
     "tcg-sft": "SFT the test-case generator on (problem, reference tests)",
     "tcg-dpo": "DPO the TCG on test sets judged by execution against mutants",
     "synthesize": "MCTS over training problems; store trees with value targets",

@@ -30,10 +30,14 @@ class ConfigError(ValueError):
 class ModelConfig:
     """The base model every stage starts from (unless a stage's output already exists)."""
 
-    base: str = ""  # a Hugging Face model directory, or the directory holding `gguf_file`
-    gguf_file: str = ""  # load this GGUF (dequantized by transformers) from `base`
-    tokenizer: str = ""  # directory of the tokenizer; defaults to `base`
-    dtype: str = "float32"  # float32 | bfloat16 | float16
+    # A Hugging Face model directory, or a GGUF: a catalog name ("qwen2.5-coder-0.5b"), a name
+    # added with `o1coder models add` ("NAME", "NAME:prm", "NAME:tcg"), a .gguf path, or the
+    # directory holding `gguf_file`. A GGUF is dequantized once into <run_dir>/models/base
+    # (`o1coder-train base`; the stages that need it run it).
+    base: str = ""
+    gguf_file: str = ""  # a GGUF file name inside the directory `base`
+    tokenizer: str = ""  # directory of the tokenizer; defaults to the base's (a GGUF's own)
+    dtype: str = "float32"  # float32 | bfloat16 | float16 (also the dequantized base's dtype)
     device: str = "auto"  # auto | cpu | cuda | cuda:N
 
 
@@ -312,7 +316,10 @@ def _check(ok: bool, key: str, message: str) -> None:
 
 def validate(cfg: TrainConfig) -> None:
     _check(
-        bool(cfg.model.base), "[model].base", "set it to a model directory (or the directory of gguf_file)"
+        bool(cfg.model.base),
+        "[model].base",
+        "set it to a model directory or a GGUF (a catalog name such as qwen2.5-coder-0.5b, a name "
+        "added with `o1coder models add`, a .gguf path)",
     )
     _check(
         cfg.model.dtype in ("float32", "bfloat16", "float16"), "[model].dtype", "float32, bfloat16 or float16"

@@ -12,6 +12,7 @@ from o1coder.config import SandboxSettings, SearchSettings
 from o1coder_train.backends import TransformersBackend, load_model, load_tokenizer, pick_device
 from o1coder_train.config import TrainConfig, TrainSettings
 from o1coder_train.run import RunDir, StageError
+from o1coder_train.stages.base import ensure_base, gguf_source
 
 ROLE_FALLBACK = {"policy": (), "prm": ("policy",), "tcg": ()}
 
@@ -27,28 +28,17 @@ def search_settings(cfg: TrainConfig, **changes: Any) -> SearchSettings:
 
 def base_model_dir(cfg: TrainConfig, run: RunDir) -> Path:
     """The base model as a transformers directory (a GGUF base is dequantized once into the run)."""
-    base = Path(cfg.model.base)
-    if not cfg.model.gguf_file:
-        if not (base / "config.json").exists():
-            raise StageError(
-                f"[model].base = {base} has no config.json: give a transformers model directory, "
-                "or the directory of a GGUF with [model].gguf_file"
-            )
-        return base
-    out = run.model_dir("base")
-    if (out / "config.json").exists():
-        return out
-    model = load_model(base, gguf_file=cfg.model.gguf_file, dtype=cfg.model.dtype, device="cpu")
-    tok = tokenizer_for(cfg)
-    model.save_pretrained(out)
-    tok.save_pretrained(out)
-    return out
+    return ensure_base(cfg, run)
 
 
 def tokenizer_for(cfg: TrainConfig) -> Any:
+    """[model].tokenizer, else the base's: read from its GGUF, or saved in its directory."""
     if cfg.model.tokenizer:
         return load_tokenizer(cfg.model.tokenizer)
-    return load_tokenizer(cfg.model.base, cfg.model.gguf_file)
+    gguf = gguf_source(cfg)
+    if gguf is not None:
+        return load_tokenizer(gguf.parent, gguf.name)
+    return load_tokenizer(cfg.model.base)
 
 
 def model_path(cfg: TrainConfig, run: RunDir, role: str) -> Path:
