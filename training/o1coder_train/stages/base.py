@@ -1,7 +1,7 @@
 """`o1coder-train base`: the run's base model as an ordinary transformers checkpoint.
 
 `[model].base` names either a transformers model directory (used as it is: nothing to do) or a
-GGUF, in any of the forms the server resolves (`o1coder.models.store.resolve`): a catalog name
+GGUF, in any of the forms the server resolves (`o1coder.models.resolve.resolve`): a catalog name
 (`qwen2.5-coder-0.5b`), a name added with `o1coder models add` (`NAME`, `NAME:prm`, `NAME:tcg`),
 or a `.gguf` path; or the directory holding `[model].gguf_file`. A GGUF is dequantized once
 (`o1coder_train.dequantize`) into `<run_dir>/models/base` in `[model].dtype`, with its tokenizer
@@ -41,17 +41,18 @@ def gguf_source(cfg: TrainConfig) -> Path | None:
             "(a catalog name such as qwen2.5-coder-0.5b, a name added with `o1coder models add`, a "
             ".gguf path), or this directory with [model].gguf_file"
         )
-    from o1coder.models import store
+    from o1coder.models import resolve
+    from o1coder.models.errors import ModelError
 
-    if not local.exists() and store.looks_like_path(base) and not base.endswith(".gguf"):
+    if not local.exists() and resolve.looks_like_path(base) and not base.endswith(".gguf"):
         raise StageError(
             f"[model].base = {base} does not exist: give a transformers model directory (the tiny CPU "
             "model is made by `o1coder-train tiny-model --out DIR`) or a GGUF (a catalog name such as "
             "qwen2.5-coder-0.5b, a name added with `o1coder models add`, a .gguf path)"
         )
     try:
-        return store.resolve(base, setting="[model].base")
-    except store.ModelError as exc:
+        return resolve.resolve(base, setting="[model].base")
+    except ModelError as exc:
         raise StageError(f"[model].base = {base!r}: {exc.message}") from None
 
 
