@@ -195,6 +195,29 @@ def test_settings_sections_and_errors() -> None:
         configuration.extract_section({"o1coder": 3})
 
 
+def test_layering_applies_the_valid_settings_and_lists_every_bad_one() -> None:
+    base = Settings()
+    data = {"search": {"budgetTokens": "lots", "stratgy": "x", "temperature": 0.3, "branching": 0}, "models": {"threads": 999}}
+    with pytest.raises(SettingsError) as info:
+        Settings.from_dict(data)
+    assert [p[0] for p in info.value.problems] == ["search.budgetTokens", "search.stratgy", "models.threads", "search.branching"]
+    assert info.value.setting == "search.budgetTokens" and str(info.value).count("o1coder.") == 4
+
+    layered, problems = configuration.layer_settings(base, {"o1coder": data})
+    assert len(problems) == 4  # a bad branching is not also blamed on directCodeChildren
+    assert layered.search.temperature == 0.3  # the valid one applies
+    assert (layered.search.budget_tokens, layered.search.branching, layered.models.threads) == (3000, 3, 2)
+    message = configuration.settings_problem_message(problems)
+    assert message.startswith("o1coder: 4 invalid settings: o1coder.search.budgetTokens: expected int, got 'lots';")
+    assert "must be between 1 and 256, got 999" in message
+
+    # checked together: what still fails after restoring the bad one applies nothing
+    two = Settings.from_dict({"search": {"directCodeChildren": 2}})
+    layered, problems = Settings.layer({"search": {"branching": 2, "temperature": 0.1}}, two)
+    assert layered == two and [p[0] for p in problems] == ["search.directCodeChildren"]
+    assert configuration.layer_settings(base, {"o1coder": 3}) == (base, [("(root)", "expected an object for the o1coder section, got 3")])
+
+
 # ---------------------------------------------------------------- progress
 
 
