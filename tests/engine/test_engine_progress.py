@@ -150,7 +150,7 @@ def test_pulses_come_at_most_every_pulse_seconds_of_the_meters_clock() -> None:
     # one clock reading per poll: a pulse at every 4th (1 s), the first 1 s after notify
     assert [p.tokens_generated for p in pulses] == [2, 6, 10, 14, 18, 22, 26, 30, 34, 38]
     assert all(p.tests_total == 6 and p.phase == "search" for p in pulses)  # the latest event, repeated
-    assert all(p.message == "sampling answers" for p in pulses)
+    assert all(p.message == "sampling answers" and p.pulse for p in pulses) and not events[0].pulse
 
 
 def test_without_a_progress_callback_the_backend_gets_the_callers_token() -> None:
@@ -211,3 +211,16 @@ def test_plan_and_generate_tests_pulse_too(monkeypatch: pytest.MonkeyPatch) -> N
     engine.generate_tests(PROBLEM, progress=events.append)
     assert events[0].message == "writing tests" and len(events) > 5 and all(e.phase == "tests" for e in events)
     assert max(e.tokens_generated for e in events) > 0
+
+
+def test_the_cli_status_line_logs_no_pulses_when_not_a_terminal() -> None:
+    import io
+
+    from o1coder.commands.common import StatusLine
+
+    log = io.StringIO()  # not a terminal: a line per event
+    line = StatusLine(stream=log)
+    line(ProgressEvent(phase="tests", message="writing tests"))
+    line(ProgressEvent(phase="tests", tokens_generated=40, message="writing tests", pulse=True))
+    line(ProgressEvent(phase="tests", tests_total=6, message="6 tests"))
+    assert log.getvalue().splitlines() == ["tests | writing tests", "tests | tests 0/6 | 6 tests"]

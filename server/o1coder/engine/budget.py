@@ -84,6 +84,7 @@ class Meter:
                 tokens_generated=spent.tokens_generated,
                 prompt_tokens=spent.prompt_tokens_evaluated if reading else 0,
                 message=READING if reading else last.message,
+                pulse=True,
             )
         )
 

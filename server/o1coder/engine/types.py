@@ -35,6 +35,7 @@ class ProgressEvent:
     tokens_generated: int = 0
     message: str = ""
     prompt_tokens: int = 0  # prompt tokens read so far, set while a long prompt is being read (prefill)
+    pulse: bool = False  # the latest event again with fresh counts, sent while a model call runs
 
     def counts(self) -> list[str]:
         """The event's figures as short phrases, e.g. ["12 nodes", "best 0.75", "tests 3/6", "900 tokens"]."""
