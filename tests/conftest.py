@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from packaging_helpers import Dists
 
 from o1coder.config import DEFAULT_MODEL
 
@@ -35,3 +36,15 @@ def default_model_path() -> Path:
             f"the default model is not installed ({exc}); install it with "
             f"`o1coder models install {DEFAULT_MODEL}` or `make model`"
         )
+
+
+# ---------------------------------------------------------------- the distributions `python -m build` makes
+
+
+@pytest.fixture(scope="session")
+def built_dists(tmp_path_factory: pytest.TempPathFactory) -> Dists:
+    """The sdist built from a copy of this checkout, and the wheel built from that sdist, as
+    `python -m build --no-isolation` makes them (the PEP 517 hooks of setuptools, here)."""
+    from packaging_helpers import build_dists
+
+    return build_dists(tmp_path_factory.mktemp("dists"))

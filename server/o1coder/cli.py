@@ -1,4 +1,4 @@
-"""`o1coder` command line: solve, verify, eval, models, serve."""
+"""`o1coder` command line: solve, verify, eval, models, serve, editor-path."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 from o1coder import __version__
 
 # Each subcommand module exposes add_parser(subparsers) and run(args) -> int.
-SUBCOMMANDS = ("solve", "verify", "eval", "models", "serve")
+SUBCOMMANDS = ("solve", "verify", "eval", "models", "serve", "editor_path")
 
 
 def make_parser() -> argparse.ArgumentParser:

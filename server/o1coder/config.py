@@ -2,14 +2,17 @@
 
 One nested set of dataclasses with defaults. The language server receives them as
 `initializationOptions` / `workspace/didChangeConfiguration` (section `o1coder`) with
-camelCase keys; `Settings.from_dict` accepts camelCase or snake_case and raises
-`SettingsError` naming the offending setting (dotted camelCase path) on a bad value.
+camelCase keys; `Settings.from_dict` accepts camelCase or snake_case and raises one
+`SettingsError` naming every offending setting (dotted camelCase path) and what is wrong with
+it. `Settings.layer` is the lenient form the language server uses: it applies the good
+settings, keeps the previous value of each bad one, and returns the problems.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,13 +22,21 @@ STRATEGIES = ("mcts", "best-of-n", "greedy", "pseudocode")
 ROLES = ("policy", "prm", "tcg")
 
 
-class SettingsError(ValueError):
-    """A setting has a bad value. `setting` is its dotted camelCase name, `message` what is wrong."""
+Problem = tuple[str, str]  # (dotted camelCase setting, what is wrong with its value)
 
-    def __init__(self, setting: str, message: str):
-        super().__init__(f"o1coder.{setting}: {message}")
-        self.setting = setting
-        self.message = message
+
+class SettingsError(ValueError):
+    """Settings with bad values. `problems` lists every one as (setting, message), setting being
+    the dotted camelCase name; `setting` and `message` are the first's."""
+
+    def __init__(self, setting: str, message: str, *, problems: Sequence[Problem] = ()):
+        self.problems: list[Problem] = list(problems) or [(setting, message)]
+        super().__init__("; ".join(f"o1coder.{name}: {text}" for name, text in self.problems))
+        self.setting, self.message = self.problems[0]
+
+    @classmethod
+    def of(cls, problems: Sequence[Problem]) -> SettingsError:
+        return cls(*problems[0], problems=problems)
 
 
 @dataclass
@@ -111,11 +122,32 @@ class Settings:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None, base: Settings | None = None) -> Settings:
-        """Settings from a (possibly partial) camelCase dict layered over `base` (or defaults)."""
-        settings = dataclasses.replace(base) if base is not None else cls()
-        result = _merge(settings, data or {}, prefix="")
-        _validate(result)
-        return result
+        """Settings from a (possibly partial) camelCase dict layered over `base` (or defaults);
+        raises one SettingsError listing every bad setting."""
+        settings, problems = cls.layer(data, base)
+        if problems:
+            raise SettingsError.of(problems)
+        return settings
+
+    @classmethod
+    def layer(cls, data: Any, base: Settings | None = None) -> tuple[Settings, list[Problem]]:
+        """`data` layered over `base` (or defaults) as far as it is valid, and every problem.
+
+        Each bad setting (unknown, the wrong type, out of range) keeps `base`'s value; the good
+        ones apply. When what is left still does not validate (settings checked together, such
+        as search.directCodeChildren below search.branching), nothing applies.
+        """
+        base = base if base is not None else cls()
+        problems: list[Problem] = []
+        layered = _merge(base, data if data is not None else {}, "", problems)
+        range_problems = _validate(layered)
+        if range_problems:
+            problems += range_problems
+            for setting, _ in range_problems:
+                layered = _restore(layered, base, setting)
+            if _validate(layered):
+                layered = base
+        return layered, problems
 
     def to_dict(self) -> dict[str, Any]:
         """camelCase dict, the shape editors send."""
@@ -137,22 +169,36 @@ def _to_camel(value: Any) -> Any:
     return value
 
 
-def _merge(obj: Any, data: dict[str, Any], prefix: str) -> Any:
+def _merge(obj: Any, data: Any, prefix: str, problems: list[Problem]) -> Any:
+    """`obj` with the valid values of `data`; each invalid one is added to `problems` instead."""
     if not isinstance(data, dict):
-        raise SettingsError(prefix.rstrip(".") or "(root)", f"expected an object, got {data!r}")
+        problems.append((prefix.rstrip(".") or "(root)", f"expected an object, got {data!r}"))
+        return obj
     fields = {f.name: f for f in dataclasses.fields(obj)}
     changes: dict[str, Any] = {}
     for key, value in data.items():
         name = snake(key)
         path = prefix + camel(name)
         if name not in fields:
-            raise SettingsError(path, "unknown setting")
+            problems.append((path, "unknown setting"))
+            continue
         current = getattr(obj, name)
         if dataclasses.is_dataclass(current):
-            changes[name] = _merge(dataclasses.replace(current), value, path + ".")
-        else:
+            changes[name] = _merge(current, value, path + ".", problems)
+            continue
+        try:
             changes[name] = _coerce(path, value, type(current))
+        except SettingsError as exc:
+            problems.extend(exc.problems)
     return dataclasses.replace(obj, **changes)
+
+
+def _restore(settings: Settings, base: Settings, setting: str) -> Settings:
+    """`settings` with `base`'s value of one dotted camelCase `setting` (section.key)."""
+    section, key = setting.split(".", 1)
+    name, attr = snake(section), snake(key)
+    restored = dataclasses.replace(getattr(settings, name), **{attr: getattr(getattr(base, name), attr)})
+    return dataclasses.replace(settings, **{name: restored})
 
 
 def _coerce(path: str, value: Any, kind: type) -> Any:
@@ -167,12 +213,16 @@ def _coerce(path: str, value: Any, kind: type) -> Any:
     raise SettingsError(path, f"expected {kind.__name__}, got {value!r}")
 
 
-def _check(ok: bool, path: str, message: str) -> None:
-    if not ok:
-        raise SettingsError(path, message)
+def _validate(s: Settings) -> list[Problem]:
+    """Every setting out of its range, as (setting, message)."""
+    problems: list[Problem] = []
 
+    def _check(ok: bool, path: str, message: str) -> None:
+        if not ok:
+            section, key = path.split(".", 1)
+            value = getattr(getattr(s, snake(section)), snake(key))
+            problems.append((path, f"{message}, got {value!r}"))
 
-def _validate(s: Settings) -> None:
     m, q, b = s.models, s.search, s.sandbox
     for role in ("policy", "prm", "tcg"):
         _check(bool(getattr(m, role).strip()), f"models.{role}", "must name a catalog model or a .gguf path")
@@ -183,12 +233,14 @@ def _validate(s: Settings) -> None:
     _check(q.budget_tokens >= 16, "search.budgetTokens", "must be at least 16")
     _check(q.budget_nodes >= 1, "search.budgetNodes", "must be at least 1")
     _check(q.budget_seconds > 0, "search.budgetSeconds", "must be positive")
-    _check(1 <= q.branching <= 16, "search.branching", "must be between 1 and 16")
-    _check(
-        0 <= q.direct_code_children < q.branching,
-        "search.directCodeChildren",
-        "must be at least 0 and below search.branching (the root keeps one plan child)",
-    )
+    branching_ok = 1 <= q.branching <= 16
+    _check(branching_ok, "search.branching", "must be between 1 and 16")
+    if branching_ok:  # a bad branching is reported alone, not as directCodeChildren's fault too
+        _check(
+            0 <= q.direct_code_children < q.branching,
+            "search.directCodeChildren",
+            "must be at least 0 and below search.branching (the root keeps one plan child)",
+        )
     _check(0.0 <= q.temperature <= 2.0, "search.temperature", "must be between 0 and 2")
     _check(0.0 < q.top_p <= 1.0, "search.topP", "must be in (0, 1]")
     _check(q.top_k >= 0, "search.topK", "must be >= 0")
@@ -204,3 +256,4 @@ def _validate(s: Settings) -> None:
     _check(b.cpu_seconds >= 1, "sandbox.cpuSeconds", "must be at least 1")
     _check(b.memory_mb >= 64, "sandbox.memoryMb", "must be at least 64")
     _check(b.max_output_bytes >= 1024, "sandbox.maxOutputBytes", "must be at least 1024")
+    return problems

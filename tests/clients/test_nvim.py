@@ -260,6 +260,25 @@ def test_attaches_passes_settings_and_offers_the_actions(tmp_path: Path, o1coder
     assert "no work running" in result["status_notification"]
 
 
+def test_bad_settings_give_one_error_naming_every_bad_key(tmp_path: Path, o1coder_server: Any) -> None:
+    """Neovim sends the settings as initializationOptions, answers workspace/configuration with
+    them and sends didChangeConfiguration: three routes, one error."""
+    path = project(tmp_path, STUB)
+    settings = {"search": {"budgetTokens": "lots", "stratgy": "mcts", "strategy": "greedy"}, "models": {"threads": 0}}
+    result = run_nvim(
+        tmp_path,
+        "settings.lua",
+        {"setup": {"cmd": o1coder_server.cmd, "settings": settings}, "file": str(path)},
+        timeout=120,
+        server=o1coder_server,
+    )
+    invalid = [m for m in messages(result, ERROR) if "invalid setting" in m]
+    assert len(invalid) == 1, result["notifications"]
+    for key in ("o1coder.search.budgetTokens", "o1coder.search.stratgy", "o1coder.models.threads"):
+        assert key in invalid[0], invalid[0]
+    assert any("search.strategy changed" in line for line in result["logged"])  # the valid one applied
+
+
 # ---------------------------------------------------------------- with the real model
 
 

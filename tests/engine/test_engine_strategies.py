@@ -8,7 +8,7 @@ import pytest
 from fakes import A1, A2, A3, DIRECT, TCG, FakeVerifier, ScriptedBackend
 
 from o1coder.config import SearchSettings
-from o1coder.engine import prompts
+from o1coder.engine import budget, prompts
 from o1coder.engine.baselines import best_of_n, best_of_n_size, greedy, pseudocode_chain
 from o1coder.engine.budget import Meter
 from o1coder.engine.problem import Problem
@@ -114,7 +114,8 @@ def mcts_backend() -> ScriptedBackend:
     )
 
 
-def test_solve_mcts_writes_tests_searches_and_reports_costs():
+def test_solve_mcts_writes_tests_searches_and_reports_costs(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(budget, "PULSE_SECONDS", float("inf"))  # the events alone, no pulse between them
     backend = mcts_backend()
     backend.tree.add([-5, -6, -7])  # left over from an earlier solve
     events: list[ProgressEvent] = []

@@ -22,6 +22,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
+import attrs
 import fake_engine
 from lsprotocol import types
 from pygls.protocol import default_converter
@@ -197,8 +198,14 @@ CONFIG = ClientServerConfig(server_command=SERVER_COMMAND, client_factory=make_c
 
 
 @contextlib.asynccontextmanager
-async def fake_engine_server(root: Path, script: Path) -> AsyncIterator[EditorClient]:
-    """An initialized client of the real server whose engine is fake_engine.FakeEngine reading `script`."""
+async def fake_engine_server(
+    root: Path, script: Path, params: types.InitializeParams | None = None, configuration: Any = None
+) -> AsyncIterator[EditorClient]:
+    """An initialized client of the real server whose engine is fake_engine.FakeEngine reading `script`.
+
+    `params` replace initialize_params(root); `configuration` is the `o1coder` section the client
+    answers workspace/configuration with (pytest-lsp's; the server asks right after `initialized`
+    when `params` say the client can answer)."""
     here = str(Path(__file__).resolve().parent)
     path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH", "")) if p)
     config = ClientServerConfig(
@@ -208,8 +215,10 @@ async def fake_engine_server(root: Path, script: Path) -> AsyncIterator[EditorCl
     )
     client = await config.start()
     assert isinstance(client, EditorClient)
+    if configuration is not None:
+        client.set_configuration({"o1coder": configuration})
     try:
-        await client.initialize_session(initialize_params(root))
+        await client.initialize_session(params or initialize_params(root))
         yield client
     finally:  # also after a failed check: stop() waits for the process, which only exit ends
         with contextlib.suppress(Exception):
@@ -219,9 +228,16 @@ async def fake_engine_server(root: Path, script: Path) -> AsyncIterator[EditorCl
         await client.stop()
 
 
-def initialize_params(root: Path, options: dict[str, Any] | None = None) -> types.InitializeParams:
+def initialize_params(
+    root: Path, options: dict[str, Any] | None = None, configuration: bool = False
+) -> types.InitializeParams:
+    """`configuration`: the client answers workspace/configuration (as VS Code and Neovim do)."""
+    capabilities = CAPABILITIES
+    if configuration:
+        workspace = attrs.evolve(CAPABILITIES.workspace, configuration=True)
+        capabilities = attrs.evolve(CAPABILITIES, workspace=workspace)
     return types.InitializeParams(
-        capabilities=CAPABILITIES,
+        capabilities=capabilities,
         root_uri=root.as_uri(),
         workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
         initialization_options={"o1coder": FAST_SETTINGS if options is None else options},

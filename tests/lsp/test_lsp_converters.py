@@ -195,6 +195,29 @@ def test_settings_sections_and_errors() -> None:
         configuration.extract_section({"o1coder": 3})
 
 
+def test_layering_applies_the_valid_settings_and_lists_every_bad_one() -> None:
+    base = Settings()
+    data = {"search": {"budgetTokens": "lots", "stratgy": "x", "temperature": 0.3, "branching": 0}, "models": {"threads": 999}}
+    with pytest.raises(SettingsError) as info:
+        Settings.from_dict(data)
+    assert [p[0] for p in info.value.problems] == ["search.budgetTokens", "search.stratgy", "models.threads", "search.branching"]
+    assert info.value.setting == "search.budgetTokens" and str(info.value).count("o1coder.") == 4
+
+    layered, problems = configuration.layer_settings(base, {"o1coder": data})
+    assert len(problems) == 4  # a bad branching is not also blamed on directCodeChildren
+    assert layered.search.temperature == 0.3  # the valid one applies
+    assert (layered.search.budget_tokens, layered.search.branching, layered.models.threads) == (3000, 3, 2)
+    message = configuration.settings_problem_message(problems)
+    assert message.startswith("o1coder: 4 invalid settings: o1coder.search.budgetTokens: expected int, got 'lots';")
+    assert "must be between 1 and 256, got 999" in message
+
+    # checked together: what still fails after restoring the bad one applies nothing
+    two = Settings.from_dict({"search": {"directCodeChildren": 2}})
+    layered, problems = Settings.layer({"search": {"branching": 2, "temperature": 0.1}}, two)
+    assert layered == two and [p[0] for p in problems] == ["search.directCodeChildren"]
+    assert configuration.layer_settings(base, {"o1coder": 3}) == (base, [("(root)", "expected an object for the o1coder section, got 3")])
+
+
 # ---------------------------------------------------------------- progress
 
 
@@ -205,6 +228,59 @@ def test_progress_message_and_percentage() -> None:
     assert progress.progress_percentage(event, None) is None
     assert progress.progress_percentage(ProgressEvent(phase="done"), Budget()) == 100
     assert progress.progress_message(ProgressEvent(phase="plan", message="structure step")) == "planning · structure step"
+    reading = ProgressEvent(phase="tests", prompt_tokens=640, message="reading the prompt")
+    assert progress.progress_message(reading) == "writing tests · 640 prompt tokens read · reading the prompt"
+    assert [progress.elapsed(s) for s in (0.4, 7.9, 65, 3600)] == ["0 s", "7 s", "1 min 05 s", "60 min 00 s"]
+
+
+class RecordingProgress:
+    """FAKE of pygls' work_done_progress: records what would go to the client."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, object]] = []
+        self.tokens: dict[str, object] = {}
+
+    async def create_async(self, token: str) -> None:
+        self.tokens[token] = None
+
+    def begin(self, token: str, value: object) -> None:
+        self.sent.append(("begin", value))
+
+    def report(self, token: str, value: object) -> None:
+        self.sent.append(("report", value))
+
+    def end(self, token: str, value: object) -> None:
+        self.sent.append(("end", value))
+
+
+def test_work_progress_ticks_on_its_own_when_the_engine_is_silent() -> None:
+    capabilities = types.ClientCapabilities(window=types.WindowClientCapabilities(work_done_progress=True))
+
+    class Server:
+        client_capabilities = capabilities
+        work_done_progress = RecordingProgress()
+
+    ls = Server()
+
+    async def scenario() -> None:
+        work = progress.WorkProgress(ls, "o1coder: Implement with search: add()", tick_seconds=0.02)  # type: ignore[arg-type]
+        assert await work.begin("starting")
+        work.report(ProgressEvent(phase="load", message="loading models"))  # then the engine says nothing
+        deadline = time.monotonic() + 30
+        while len(ls.work_done_progress.sent) < 6 and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        work.end("done")
+        sent = len(ls.work_done_progress.sent)
+        await asyncio.sleep(0.1)
+        assert len(ls.work_done_progress.sent) == sent  # nothing after the end
+
+    asyncio.run(scenario())
+    kinds = [kind for kind, _ in ls.work_done_progress.sent]
+    assert kinds[0] == "begin" and kinds[-1] == "end" and kinds.count("report") >= 4
+    assert ls.work_done_progress.sent[0][1].title == "o1coder: Implement with search: add()"
+    reports = [value.message for kind, value in ls.work_done_progress.sent if kind == "report"]
+    # the engine's one line, then the same line again and again, each with the time run so far
+    assert all(message.startswith("loading the model · ") and message.endswith(" s") for message in reports)
 
 
 # ---------------------------------------------------------------- tests file

@@ -139,7 +139,7 @@ async def test_implement_applies_a_versioned_edit_while_listing_stays_instant(
 
     [token] = [t for t, reports in client.progress_reports.items() if reports]
     reports = client.progress_reports[token]
-    assert isinstance(reports[0], types.WorkDoneProgressBegin) and reports[0].title == "o1coder: Implement with search"
+    assert isinstance(reports[0], types.WorkDoneProgressBegin) and reports[0].title == "o1coder: Implement with search: running_max()"
     assert reports[0].cancellable is True
     assert any(isinstance(r, types.WorkDoneProgressReport) and "tests" in (r.message or "") for r in reports)
     assert isinstance(reports[-1], types.WorkDoneProgressEnd) and "implemented running_max()" in reports[-1].message

@@ -200,6 +200,29 @@ async def test_cancel_leaves_the_buffer_unchanged(tmp_path: Path) -> None:
         assert client.text(uri) == STUB_MODULE and client.doc_version(uri) == 1
 
 
+async def test_progress_names_the_function_and_keeps_ticking_while_the_engine_is_silent(tmp_path: Path) -> None:
+    script = tmp_path / "fake-engine.json"
+    write_script(script, code=CODE, hold=str(tmp_path / "never"))  # one report, then silence
+    async with fake_engine_server(tmp_path, script) as client:
+        uri = client.open(tmp_path / "running.py", STUB_MODULE)
+        running = start_command(client, "o1coder.implement", client.work_args(uri, STUB_LINE), "ticking")
+
+        def holding_reports() -> list[str]:
+            return [
+                r.message or ""
+                for reports in client.progress_reports.values()
+                for r in reports
+                if isinstance(r, types.WorkDoneProgressReport) and HOLDING in (r.message or "")
+            ]
+
+        # the engine reported once; the server repeats its line (TICK_SECONDS), with the time run
+        await client.wait_for(lambda: len(holding_reports()) >= 3, timeout=60)
+        assert all(message.startswith(f"searching · {HOLDING} · ") for message in holding_reports())
+        assert client.progress_titles() == ["o1coder: Implement with search: running_max()"]
+        await client.execute("o1coder.cancel", {"uri": uri})
+        assert (await running)["cancelled"] is True
+
+
 async def test_bad_arguments_get_an_error_response_and_start_no_work(tmp_path: Path) -> None:
     script = tmp_path / "fake-engine.json"
     write_script(script, code=CODE)

@@ -121,3 +121,38 @@ export function modelLine(row: ModelRow): string {
   const state = row.error ? `error: ${row.error}` : row.loaded ? "loaded" : "not loaded";
   return `${row.role}: ${row.model || "(none)"} (${state})${row.path ? ` ${row.path}` : ""}`;
 }
+
+/** One entry of the "o1-coder actions…" pick: a work command the server offers at the cursor. */
+export interface OfferedAction {
+  title: string;
+  work: WorkCommand;
+  args: unknown[];
+}
+
+/**
+ * The work commands among the server's code actions at the cursor, in its order. The server
+ * lists only what applies there (Refine only where the function has plan comments); an action
+ * carries its command, or (when the client resolves commands lazily) `data: {command, arguments}`.
+ */
+export function offeredActions(actions: unknown): OfferedAction[] {
+  const list = Array.isArray(actions) ? actions.filter(isRecord) : [];
+  const offered: OfferedAction[] = [];
+  for (const action of list) {
+    const command = isRecord(action.command) ? action.command : undefined;
+    const data = isRecord(action.data) ? action.data : undefined;
+    const id = typeof action.command === "string" ? action.command : (command?.command ?? data?.command);
+    const work = typeof id === "string" ? workCommand(id) : undefined;
+    if (!work || work.server === "o1coder.retry") {
+      continue;
+    }
+    const args = Array.isArray(command?.arguments)
+      ? command.arguments
+      : Array.isArray(action.arguments)
+        ? action.arguments
+        : data?.arguments !== undefined
+          ? [data.arguments]
+          : [];
+    offered.push({ title: typeof action.title === "string" ? action.title : work.title, work, args });
+  }
+  return offered;
+}

@@ -1,9 +1,15 @@
 // The o1-coder extension: starts `o1coder serve` over stdio, passes the `o1coder` settings and
 // surfaces the server's commands, progress and messages. The logic lives in the server.
+import * as fs from "node:fs";
 import * as os from "node:os";
 import * as vscode from "vscode";
 import {
+  CloseAction,
+  CodeActionRequest,
+  CodeActionTriggerKind,
   DidChangeConfigurationNotification,
+  ErrorAction,
+  type ErrorHandler,
   ExecuteCommandRequest,
   LanguageClient,
   type LanguageClientOptions,
@@ -19,6 +25,7 @@ import {
   cancelMessage,
   modelLine,
   modelRows,
+  offeredActions,
   outcome,
   workArgs,
   workCommand,
@@ -26,14 +33,32 @@ import {
 import { NotificationProgressFeature } from "./progress";
 import {
   SECTION,
+  type ServerLaunch,
   SettingsError,
   configurationItem,
   didChangeConfigurationParams,
+  findExecutable,
   initializationOptions,
+  missingServerMessage,
   serverLaunch,
+  startFailedMessage,
 } from "./settings";
 
-let client: LanguageClient | undefined;
+/**
+ * The language client, quiet while it starts: vscode-languageclient shows its own error toast
+ * when the server cannot be started ("couldn't create connection to server"), and another when
+ * the connection closes; start() shows one error that says what to do instead. Once running,
+ * its messages (a crash, a restart) are shown as usual.
+ */
+class O1coderClient extends LanguageClient {
+  starting = false;
+
+  override error(message: string, data?: unknown, showNotification: boolean | "force" = true): void {
+    super.error(message, data, this.starting ? false : showNotification);
+  }
+}
+
+let client: O1coderClient | undefined;
 let output: vscode.LogOutputChannel;
 let trace: vscode.LogOutputChannel;
 let status: vscode.StatusBarItem;
@@ -51,6 +76,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     context.subscriptions.push(vscode.commands.registerCommand(command.client, () => runWork(command, [])));
   }
   context.subscriptions.push(
+    vscode.commands.registerCommand("o1coder.client.actions", showActions),
     vscode.commands.registerCommand("o1coder.client.cancel", cancel),
     vscode.commands.registerCommand("o1coder.client.showModels", showModels),
     vscode.commands.registerCommand("o1coder.client.showLog", () => output.show(true)),
@@ -74,9 +100,9 @@ function read(name: string): unknown {
   return vscode.workspace.getConfiguration().get(name);
 }
 
-function createClient(): LanguageClient | undefined {
+function createClient(): O1coderClient | undefined {
   const config = configuration();
-  let launch;
+  let launch: ServerLaunch;
   try {
     launch = serverLaunch(
       { command: config.get("server.command"), pythonPath: config.get("server.pythonPath") },
@@ -93,6 +119,18 @@ function createClient(): LanguageClient | undefined {
     }
     throw error;
   }
+  const executable = findExecutable(launch.command, {
+    path: process.env.PATH,
+    pathext: process.env.PATHEXT,
+    platform: process.platform,
+    isExecutable,
+  });
+  if (!executable) {
+    const message = missingServerMessage(launch);
+    output.error(message);
+    void showStartError(message);
+    return undefined;
+  }
   output.info(`starting: ${[launch.command, ...launch.args].join(" ")}`);
   const serverOptions: ServerOptions = {
     command: launch.command,
@@ -106,6 +144,7 @@ function createClient(): LanguageClient | undefined {
     ],
     outputChannel: output,
     traceOutputChannel: trace,
+    errorHandler: startErrorHandler(() => created),
     initializationOptions: () => initializationOptions(read(SECTION)),
     middleware: {
       // Code actions and any other caller of the server's work commands go through runWork, so
@@ -127,10 +166,42 @@ function createClient(): LanguageClient | undefined {
       },
     },
   };
-  const created = new LanguageClient("o1coder", "o1-coder", serverOptions, clientOptions);
+  const created = new O1coderClient("o1coder", "o1-coder", serverOptions, clientOptions);
   created.registerFeature(new NotificationProgressFeature(created, (line) => output.info(line)));
   created.onDidChangeState(() => updateStatus());
   return created;
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * While the client starts, a failure neither restarts the server nor shows a toast (start()
+ * shows one); once it runs, vscode-languageclient's default handling (restarts, then a message).
+ */
+function startErrorHandler(owner: () => O1coderClient): ErrorHandler {
+  let running: ErrorHandler | undefined;
+  const fallback = (): ErrorHandler => (running ??= owner().createDefaultErrorHandler());
+  return {
+    error: (error, message, count) =>
+      owner().starting ? { action: ErrorAction.Shutdown, handled: true } : fallback().error(error, message, count),
+    closed: () => (owner().starting ? { action: CloseAction.DoNotRestart, handled: true } : fallback().closed()),
+  };
+}
+
+async function showStartError(message: string): Promise<void> {
+  const choice = await vscode.window.showErrorMessage(message, "Show Log", "Open Settings");
+  if (choice === "Show Log") {
+    output.show(true);
+  } else if (choice === "Open Settings") {
+    void vscode.commands.executeCommand("workbench.action.openSettings", "o1coder.server");
+  }
 }
 
 async function start(): Promise<void> {
@@ -139,20 +210,15 @@ async function start(): Promise<void> {
   if (!client) {
     return;
   }
+  const starting = client;
+  starting.starting = true;
   try {
-    await client.start();
+    await starting.start();
   } catch (error) {
-    const choice = await vscode.window.showErrorMessage(
-      `o1-coder: the server did not start (${error instanceof Error ? error.message : String(error)}). ` +
-        "Is o1-coder installed? Set o1coder.server.pythonPath or o1coder.server.command.",
-      "Show Log",
-      "Open Settings",
-    );
-    if (choice === "Show Log") {
-      output.show(true);
-    } else if (choice === "Open Settings") {
-      void vscode.commands.executeCommand("workbench.action.openSettings", "o1coder.server");
-    }
+    output.error(startFailedMessage(error));
+    void showStartError(startFailedMessage(error));
+  } finally {
+    starting.starting = false;
   }
   updateStatus();
 }
@@ -255,6 +321,45 @@ async function runWork(command: WorkCommand, args: unknown[]): Promise<unknown> 
   } finally {
     running.delete(run);
     updateStatus();
+  }
+}
+
+/**
+ * "o1-coder actions…" in the editor's context menu: the server's code actions at the cursor,
+ * which list only what applies there (Refine only where the function has a plan), then the
+ * chosen one runs like its palette command.
+ */
+async function showActions(): Promise<void> {
+  const server = runningClient();
+  const editor = pythonEditor();
+  if (!server || !editor) {
+    return;
+  }
+  let actions: unknown;
+  try {
+    actions = await server.sendRequest(CodeActionRequest.type, {
+      textDocument: { uri: editor.document.uri.toString() },
+      range: server.code2ProtocolConverter.asRange(editor.selection),
+      context: { diagnostics: [], triggerKind: CodeActionTriggerKind.Invoked },
+    });
+  } catch (error) {
+    void vscode.window.showErrorMessage(`o1-coder: listing the actions failed: ${error instanceof Error ? error.message : String(error)}`);
+    return;
+  }
+  const offered = offeredActions(actions);
+  if (offered.length === 0) {
+    void vscode.window.showInformationMessage(
+      "o1-coder: nothing to do here. Put the cursor in a function whose body is empty, pass, ... or a TODO, " +
+        "on a comment describing a task, or select the code.",
+    );
+    return;
+  }
+  const picked = await vscode.window.showQuickPick(
+    offered.map((action) => ({ label: action.title, action })),
+    { title: "o1-coder", placeHolder: "What to do with the function at the cursor" },
+  );
+  if (picked) {
+    await runWork(picked.action.work, picked.action.args);
   }
 }
 

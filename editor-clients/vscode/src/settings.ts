@@ -128,3 +128,55 @@ export function serverLaunch(settings: LaunchSettings, context: LaunchContext): 
   }
   return { command: "o1coder", args: ["serve"] };
 }
+
+export interface SearchEnvironment {
+  /** The PATH the server would be started with. */
+  path: string | undefined;
+  /** Windows' PATHEXT (".EXE;.CMD;..."); ignored elsewhere. */
+  pathext?: string;
+  platform: string;
+  /** True when `file` exists and may be executed. */
+  isExecutable: (file: string) => boolean;
+}
+
+/**
+ * The file `command` would start, or undefined when there is none: a command with a directory
+ * part is taken as it is, a bare name is looked up on PATH (with PATHEXT's endings on Windows).
+ * A server that is not installed is told to the user once, before anything is started.
+ */
+export function findExecutable(command: string, env: SearchEnvironment): string | undefined {
+  const windows = env.platform === "win32";
+  const separator = windows ? ";" : ":";
+  const endings = windows ? ["", ...(env.pathext ?? ".EXE;.CMD;.BAT;.COM").split(";").filter(Boolean)] : [""];
+  const hasDirectory = command.includes("/") || (windows && command.includes("\\"));
+  const folders = hasDirectory ? [""] : (env.path ?? "").split(separator).filter(Boolean);
+  for (const folder of folders) {
+    for (const ending of endings) {
+      const file = folder === "" ? command + ending : `${folder.replace(/[\\/]+$/, "")}${windows ? "\\" : "/"}${command}${ending}`;
+      if (env.isExecutable(file)) {
+        return file;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Why the server is missing, and what to do: the text of the one error the extension shows. */
+export function missingServerMessage(launch: ServerLaunch): string {
+  const where = launch.command.includes("/") || launch.command.includes("\\")
+    ? `${launch.command} is not an executable file`
+    : `\`${launch.command}\` is not on PATH`;
+  return (
+    `o1-coder: the server cannot start: ${where}. Install o1-coder (from a clone: \`pipx install .\`), ` +
+    "or set o1coder.server.pythonPath or o1coder.server.command."
+  );
+}
+
+/** The one error for a server that was found but did not start (it exited, or did not answer). */
+export function startFailedMessage(error: unknown): string {
+  const detail = error instanceof Error ? error.message : String(error);
+  return (
+    `o1-coder: the server did not start (${detail}). Is o1-coder installed in that environment? ` +
+    "See the o1-coder output for its messages; set o1coder.server.pythonPath or o1coder.server.command."
+  );
+}

@@ -8,6 +8,7 @@ import {
   cancelMessage,
   modelLine,
   modelRows,
+  offeredActions,
   outcome,
   workArgs,
   workCommand,
@@ -67,6 +68,53 @@ describe("work commands", () => {
       "o1-coder: cancelled Implement with search on a.py, stopped in 42 ms",
     );
     assert.equal(cancelMessage(null), "o1-coder: nothing was running");
+  });
+});
+
+describe("actions at the cursor", () => {
+  const args = { uri: "file:///p/a.py", position: { line: 2, character: 4 }, version: 3 };
+
+  test("the server's code actions become the pick's entries, in its order", () => {
+    // as the server lists them on a stub without a plan, for a client that resolves commands lazily
+    const listed = [
+      { title: "Plan in pseudocode", kind: "refactor.rewrite", data: { command: "o1coder.plan", arguments: args } },
+      { title: "Implement with search", kind: "refactor.rewrite", data: { command: "o1coder.implement", arguments: args } },
+      { title: "Generate tests", kind: "refactor", data: { command: "o1coder.generateTests", arguments: args } },
+    ];
+    const offered = offeredActions(listed);
+    assert.deepEqual(
+      offered.map((action) => [action.title, action.work.server, action.args]),
+      [
+        ["Plan in pseudocode", "o1coder.plan", [args]],
+        ["Implement with search", "o1coder.implement", [args]],
+        ["Generate tests", "o1coder.generateTests", [args]],
+      ],
+    );
+    assert.ok(!offered.some((action) => action.work.server === "o1coder.refine"));
+  });
+
+  test("actions that carry their command, and bare commands, are read too; others are left out", () => {
+    const refine = { title: "Refine pseudocode", command: { title: "Refine pseudocode", command: "o1coder.refine", arguments: [args] } };
+    const bare = { title: "Implement with search", command: "o1coder.implement", arguments: [args] };
+    const other = { title: "Organize imports", command: { title: "x", command: "python.sortImports" } };
+    assert.deepEqual(
+      offeredActions([refine, bare, other, null, "x"]).map((action) => [action.work.server, action.args]),
+      [
+        ["o1coder.refine", [args]],
+        ["o1coder.implement", [args]],
+      ],
+    );
+    assert.deepEqual(offeredActions(null), []);
+  });
+
+  test("the context menu offers the server's actions, not the work commands themselves", () => {
+    // a menu entry cannot know whether the function has a plan (Refine) or a body; the server does
+    const menu: { command: string }[] = packageJson.contributes.menus["editor/context"];
+    assert.deepEqual(
+      menu.map((entry) => entry.command),
+      ["o1coder.client.actions", "o1coder.client.cancel"],
+    );
+    assert.ok(extensionSource.includes('registerCommand("o1coder.client.actions", showActions)'));
   });
 });
 

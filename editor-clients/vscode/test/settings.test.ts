@@ -7,9 +7,12 @@ import {
   SettingsError,
   configurationItem,
   didChangeConfigurationParams,
+  findExecutable,
   initializationOptions,
+  missingServerMessage,
   serverLaunch,
   serverSettings,
+  startFailedMessage,
 } from "../src/settings";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -166,5 +169,39 @@ describe("serverLaunch", () => {
       () => serverLaunch({ command: ["${workspaceFolder}/o1coder"], pythonPath: "" }, { home: "/home/me" }),
       /no folder is open/,
     );
+  });
+});
+
+describe("a missing server", () => {
+  const files = new Set(["/venv/bin/o1coder", "/usr/bin/python3", "C:\\Tools\\o1coder.EXE"]);
+  const isExecutable = (file: string): boolean => files.has(file);
+  const posix = { path: "/usr/local/bin:/venv/bin/", platform: "linux", isExecutable };
+
+  test("a bare name is looked up on PATH, a path is taken as it is", () => {
+    assert.equal(findExecutable("o1coder", posix), "/venv/bin/o1coder");
+    assert.equal(findExecutable("o1coder", { ...posix, path: "/usr/local/bin" }), undefined);
+    assert.equal(findExecutable("o1coder", { ...posix, path: undefined }), undefined);
+    assert.equal(findExecutable("/usr/bin/python3", { ...posix, path: "" }), "/usr/bin/python3");
+    assert.equal(findExecutable("/venv/bin/python", posix), undefined);
+    assert.equal(
+      findExecutable("o1coder", { path: "C:\\Python;C:\\Tools", pathext: ".COM;.EXE", platform: "win32", isExecutable }),
+      "C:\\Tools\\o1coder.EXE",
+    );
+  });
+
+  test("one message says what is missing and what to do", () => {
+    const onPath = missingServerMessage({ command: "o1coder", args: ["serve"] });
+    assert.match(onPath, /`o1coder` is not on PATH/);
+    assert.match(onPath, /pipx install/);
+    assert.match(onPath, /o1coder\.server\.pythonPath/);
+    assert.match(missingServerMessage({ command: "/venv/bin/python", args: ["-m", "o1coder", "serve"] }), /\/venv\/bin\/python is not an executable file/);
+    assert.match(startFailedMessage(new Error("Connection got disposed.")), /did not start \(Connection got disposed\.\)/);
+  });
+
+  test("start() shows that one message: vscode-languageclient's own toasts are muted while it starts", () => {
+    const source = readFileSync(path.join(ROOT, "src", "extension.ts"), "utf8");
+    assert.match(source, /super\.error\(message, data, this\.starting \? false : showNotification\)/);
+    assert.match(source, /owner\(\)\.starting \? \{ action: CloseAction\.DoNotRestart, handled: true \}/);
+    assert.equal(source.match(/showStartError\(/g)?.length, 3); // the definition, a missing server, a failed start
   });
 });

@@ -52,7 +52,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 class StatusLine:
-    """A live one-line progress display on stderr (a plain line per event when not a terminal)."""
+    """A live one-line progress display on stderr (a plain line per event when not a terminal,
+    where the engine's pulses, repeats sent every second while a model call runs, are left out)."""
 
     def __init__(self, stream=sys.stderr, enabled: bool = True):
         self.stream = stream
@@ -61,7 +62,7 @@ class StatusLine:
         self._width = 0
 
     def __call__(self, event: ProgressEvent) -> None:
-        if not self.enabled:
+        if not self.enabled or (event.pulse and not self.tty):
             return
         line = event.line()
         if self.tty:

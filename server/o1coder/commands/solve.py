@@ -97,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
     engine = Engine(settings)
     try:
         workspace = Workspace.for_module(Path(args.file)) if args.function and args.file != "-" else None
-        result = engine.solve(problem, progress=status, user_tests=user_tests, workspace=workspace)
+        progress = status if status.enabled else None  # --quiet: no pulses either
+        result = engine.solve(problem, progress=progress, user_tests=user_tests, workspace=workspace)
     except RoleError as exc:
         status.done()
         return fail(str(exc))

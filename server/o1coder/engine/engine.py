@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from o1coder.config import Settings
 from o1coder.engine import prompts
+from o1coder.engine.budget import Meter
 from o1coder.engine.problem import Problem, assemble_program
 from o1coder.engine.strategies import solve as solve_with_strategy
 from o1coder.engine.tcg import generate_tests as tcg_generate_tests
@@ -102,9 +103,10 @@ class Engine:
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
     ) -> list[TestCase]:
-        if progress:
-            progress(ProgressEvent(phase="tests", message="writing tests"))
-        return tcg_generate_tests(problem, self.pool.get("tcg"), self.settings.search, cancel=cancel)
+        backend = self.pool.get("tcg")
+        meter = Meter([backend], cancel=cancel, progress=progress)  # pulses while the tests are written
+        meter.notify(ProgressEvent(phase="tests", message="writing tests"))
+        return tcg_generate_tests(problem, backend, self.settings.search, meter=meter, cancel=cancel)
 
     def plan(
         self, problem: Problem, *, progress: ProgressCallback | None = None, cancel: CancelToken | None = None
@@ -132,8 +134,8 @@ class Engine:
         cancel: CancelToken | None,
     ) -> str:
         backend = self.pool.get("policy")
-        if progress:
-            progress(ProgressEvent(phase="plan", message=f"{action} step"))
+        meter = Meter([backend], cancel=cancel, progress=progress)  # pulses while the step is written
+        meter.notify(ProgressEvent(phase="plan", message=f"{action} step"))
         text = prompts.chat_prefix(backend, problem)
         for k, (prev_action, content) in enumerate(previous, start=1):
             text += prompts.step_segment(prev_action, k, content)
@@ -146,15 +148,14 @@ class Engine:
             seed=self.settings.search.seed,
         )
         started = time.monotonic()
-        [out] = backend.generate([backend.tokenize(text)], [params], cancel=cancel)
-        if progress:
-            progress(
-                ProgressEvent(
-                    phase="plan",
-                    tokens_generated=len(out.tokens),
-                    message=f"{action} step in {time.monotonic() - started:.1f}s",
-                )
+        [out] = meter.generate(backend, [backend.tokenize(text)], [params])
+        meter.notify(
+            ProgressEvent(
+                phase="plan",
+                tokens_generated=len(out.tokens),
+                message=f"{action} step in {time.monotonic() - started:.1f}s",
             )
+        )
         return prompts.step_content(action, out.text)
 
     def program_for(self, problem: Problem, code: str) -> str:

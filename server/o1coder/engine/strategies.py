@@ -25,6 +25,13 @@ from o1coder.engine.types import (
 from o1coder.models.backend import Backend
 from o1coder.sandbox.types import TestCase
 
+# What the strategies other than MCTS do after the tests, for the progress line.
+STRATEGY_STEPS = {
+    "greedy": "checking the greedy answer",
+    "best-of-n": "sampling answers",
+    "pseudocode": "a plan, then code",
+}
+
 
 def solve(
     problem: Problem,
@@ -47,18 +54,22 @@ def solve(
     """
     if settings.strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {settings.strategy!r}: use one of {', '.join(STRATEGIES)}")
-    notify = progress or (lambda _event: None)
     backends = unique_backends([policy, prm, tcg])
     for backend in backends:
         backend.tree.clear()
         backend.forget()  # a cache holding earlier problems slows every step of this one
-    meter = Meter(backends, budget, cancel)
+    # every event goes out through the meter, which repeats the latest with fresh token counts
+    # while a long model call runs (see budget.Meter)
+    meter = Meter(backends, budget, cancel, progress=progress)
+    notify = meter.notify
 
     # The greedy answer, and the search's starting answer, are written with the tests when one
     # model serves both roles (one batch); see `opening`.
     direct = settings.strategy == "greedy" or (settings.strategy == "mcts" and settings.direct_answer_first)
     if tests is None:
         notify(ProgressEvent(phase="tests", message="writing tests"))
+    elif direct:
+        notify(ProgressEvent(phase="search", message="writing the direct answer"))
     opening = open_solve(
         problem,
         policy=policy,
@@ -79,6 +90,15 @@ def solve(
         )
     )
 
+    if settings.strategy != "mcts":  # the search announces itself
+        notify(
+            ProgressEvent(
+                phase="plan" if settings.strategy == "pseudocode" else "search",
+                tokens_generated=meter.tokens_generated,
+                message=STRATEGY_STEPS[settings.strategy],
+            )
+        )
+
     answer: Candidate | None
     tree: Node | None = None
     stopped_by = "done"
@@ -96,7 +116,7 @@ def solve(
                 best = runner.best()
                 if settings.direct_samples > 1 and (best is None or best.reward < settings.value_threshold):
                     runner.sample_direct_answers(opening.direct.prefix, settings.direct_samples - 1)
-            outcome = MCTS(runner, settings, progress).run()
+            outcome = MCTS(runner, settings, notify if progress is not None else None).run()
             answer, stopped_by = outcome.best, outcome.stopped_by
         else:
             answer = pseudocode_chain(runner)

@@ -34,6 +34,8 @@ class ProgressEvent:
     tests_total: int = 0
     tokens_generated: int = 0
     message: str = ""
+    prompt_tokens: int = 0  # prompt tokens read so far, set while a long prompt is being read (prefill)
+    pulse: bool = False  # the latest event again with fresh counts, sent while a model call runs
 
     def counts(self) -> list[str]:
         """The event's figures as short phrases, e.g. ["12 nodes", "best 0.75", "tests 3/6", "900 tokens"]."""
@@ -46,6 +48,8 @@ class ProgressEvent:
             parts.append(f"tests {self.tests_passing}/{self.tests_total}")
         if self.tokens_generated:
             parts.append(f"{self.tokens_generated} tokens")
+        if self.prompt_tokens:
+            parts.append(f"{self.prompt_tokens} prompt tokens read")
         return parts
 
     def line(self) -> str:

@@ -1,7 +1,8 @@
 """The `o1coder` settings section: from initializationOptions and didChangeConfiguration.
 
-Pure helpers; the server applies them. A bad value raises `SettingsError` naming the
-setting, and the caller keeps the previous settings.
+Pure helpers; the server applies them. `layer_settings` applies what is valid and lists every
+bad setting (each keeps its previous value); `merge_settings` raises one `SettingsError` instead.
+`settings_problem_message` is the one error the user sees for them.
 """
 
 from __future__ import annotations
@@ -9,12 +10,21 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from o1coder.config import ROLES, Settings, SettingsError
+from o1coder.config import ROLES, Problem, Settings, SettingsError
 
 SECTION = "o1coder"
 TOP_LEVEL = {f.name for f in dataclasses.fields(Settings)}
 
-__all__ = ["SECTION", "SettingsError", "extract_section", "merge_settings", "changed_roles", "describe_change"]
+__all__ = [
+    "SECTION",
+    "SettingsError",
+    "extract_section",
+    "merge_settings",
+    "layer_settings",
+    "settings_problem_message",
+    "changed_roles",
+    "describe_change",
+]
 
 
 def extract_section(data: Any) -> dict[str, Any] | None:
@@ -45,6 +55,33 @@ def merge_settings(current: Settings, data: Any) -> Settings:
     if section is None:
         return current
     return Settings.from_dict(section, base=current)
+
+
+def layer_settings(current: Settings, data: Any) -> tuple[Settings, list[Problem]]:
+    """`current` with every valid setting of the client's `data` (either shape) applied, and
+    the problems of the rest (each of those keeps its current value)."""
+    try:
+        section = extract_section(data)
+    except SettingsError as exc:
+        return current, exc.problems
+    if section is None:
+        return current, []
+    return Settings.layer(section, base=current)
+
+
+def settings_problem_message(problems: list[Problem]) -> str:
+    """One message naming every bad setting, for window/showMessage."""
+    if len(problems) == 1:
+        [(setting, message)] = problems
+        return (
+            f"o1coder: invalid setting {SECTION}.{setting}: {message}. "
+            "It keeps its previous value; fix the setting to apply it."
+        )
+    listed = "; ".join(f"{SECTION}.{setting}: {message}" for setting, message in problems)
+    return (
+        f"o1coder: {len(problems)} invalid settings: {listed}. "
+        "Each keeps its previous value; fix them to apply them."
+    )
 
 
 def changed_roles(old: Settings, new: Settings) -> list[str]:

@@ -188,6 +188,7 @@ class O1CoderServer(LanguageServer):
         self.loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self._last_once = ""
+        self._settings_problems: list[tuple[str, str]] | None = None  # the last ones reported
 
     def shutdown(self) -> None:
         """When the process ends (exit, or stdin closed): stop model work so it can exit."""
@@ -210,6 +211,7 @@ class O1CoderServer(LanguageServer):
         self.protocol.reset_session()
         self.last_refused = None
         self._last_once = ""
+        self._settings_problems = None
         defaults = Settings()
         if configuration.describe_change(self.settings, defaults):
             self.settings = defaults
@@ -231,30 +233,35 @@ class O1CoderServer(LanguageServer):
 
     # ------------------------------------------------------------ settings
     def apply_settings(self, data: Any, source: str) -> bool:
-        """Layer the client's `o1coder` settings over the current ones; on error keep them and say which."""
+        """Layer the client's `o1coder` settings over the current ones: the valid ones apply, each
+        bad one keeps its value. False when some were bad; the user gets one error naming them
+        all, once: the same settings arrive by up to three routes at startup (initializationOptions,
+        workspace/configuration, didChangeConfiguration), and an unchanged bad value that comes
+        again with another change is not reported again."""
         old = self.settings
-        try:
-            new = configuration.merge_settings(old, data)
-        except SettingsError as exc:
-            self.show(
-                f"o1coder: invalid setting {configuration.SECTION}.{exc.setting} ({source}): "
-                f"{str(exc).split(': ', 1)[-1]}. Keeping the previous value; fix the setting to apply it.",
-                types.MessageType.Error,
-            )
-            log.warning("rejected settings from %s: %s", source, exc)
-            return False
+        new, problems = configuration.layer_settings(old, data)
+        self.report_settings_problems(problems, source)
         changed = configuration.describe_change(old, new)
-        if not changed:
-            return True
-        self.settings = new
-        log.info("settings from %s: %s changed", source, ", ".join(changed))
-        if self.engine is not None:
-            engine = self.engine
-            self.jobs.run_on_worker(lambda: engine.update_settings(new))  # between jobs, never during one
-        roles = configuration.changed_roles(old, new)
-        if roles:
-            self.check_models(roles)
-        return True
+        if changed:
+            self.settings = new
+            log.info("settings from %s: %s changed", source, ", ".join(changed))
+            if self.engine is not None:
+                engine = self.engine
+                self.jobs.run_on_worker(lambda: engine.update_settings(new))  # between jobs, never during one
+            roles = configuration.changed_roles(old, new)
+            if roles:
+                self.check_models(roles)
+        return not problems
+
+    def report_settings_problems(self, problems: list[tuple[str, str]], source: str) -> None:
+        if not problems:
+            self._settings_problems = None
+            return
+        log.warning("rejected settings from %s: %s", source, SettingsError.of(problems))
+        if problems == self._settings_problems:
+            return  # reported already (the same bad values, by another route or beside another change)
+        self._settings_problems = problems
+        self.show(configuration.settings_problem_message(problems), types.MessageType.Error)
 
     def check_models(self, roles: list[str] | tuple[str, ...] = ROLES) -> None:
         """Tell the user (without loading anything) about roles whose model file is missing or corrupt."""

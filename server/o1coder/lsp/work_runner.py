@@ -95,6 +95,11 @@ def take_snapshot(ls: O1CoderServer, command: WorkCommand, args: WorkArgs) -> Sn
     )
 
 
+def progress_title(command: WorkCommand, target: Target) -> str:
+    """The progress title: the command and what it works on, "o1coder: Implement with search: running_max()"."""
+    return f"o1coder: {command.title}: {what(target)}"
+
+
 def _no_target_reason(command: WorkCommand, target: Target | None, args: WorkArgs) -> str:
     where = f"line {args.position.line + 1}"
     if target is None:
@@ -153,12 +158,13 @@ async def run(ls: O1CoderServer, command: WorkCommand, args: WorkArgs, request_i
         return snapshot
     title = command.title
     budget = ls.settings_budget() if command is IMPLEMENT else None
-    progress = WorkProgress(ls, f"o1coder: {title}", budget)
+    # the title names what the work is on: editors show it beside every report
+    progress = WorkProgress(ls, progress_title(command, snapshot.target), budget)
 
     def compute(token: CancelToken) -> Outcome:
         return work.compute(command.kind, snapshot, ls.get_engine(), token, progress.report)
 
-    progress_token = await progress.begin(what(snapshot.target))
+    progress_token = await progress.begin("starting")
     if ls.jobs.request_cancelled(request_id):
         progress.end("cancelled: nothing was applied")
         return result(False, "cancelled: the client cancelled the request; nothing was applied", cancelled=True)

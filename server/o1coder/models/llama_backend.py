@@ -450,6 +450,7 @@ class LlamaBackend:
                         act.finish = "length"
                         continue
                     self._accept_token(act, llama_cpp.llama_sampler_sample(act.sampler, self._ctx, i))
+                    self.counters.tokens_generated += 1  # counted as sampled: progress reads it mid-call
                 while True:
                     live = [a for a in acts if a.finish is None]
                     if not live:
@@ -459,6 +460,7 @@ class LlamaBackend:
                     self._decode_with_room([(a.slot, a.tokens[-1], True) for a in live])
                     for i, act in enumerate(live):
                         self._accept_token(act, llama_cpp.llama_sampler_sample(act.sampler, self._ctx, i))
+                    self.counters.tokens_generated += len(live)
             except Cancelled:
                 raise
             finally:
@@ -466,7 +468,6 @@ class LlamaBackend:
                     llama_cpp.llama_sampler_free(act.sampler)
             results = []
             for act, prefix in zip(acts, prefixes, strict=True):
-                self.counters.tokens_generated += len(act.tokens)
                 self.tree.add(self._full(prefix) + act.tokens)
                 self._touch(act.slot)
                 results.append(Continuation(act.tokens, act.text, act.finish or "length", act.stop_string))

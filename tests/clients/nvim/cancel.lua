@@ -17,10 +17,15 @@ H.run(function()
   vim.api.nvim_win_set_cursor(0, { H.params.line + 1, 4 })
 
   vim.cmd("O1coder implement")
-  -- past "loading the model", every phase (writing tests, planning, searching) is the model decoding
+  -- writing tests, planning, searching: the model decoding (not "starting" or "loading the model",
+  -- which the server's own ticks repeat while nothing else is reported)
+  local decoding = { "writing tests", "planning", "searching" }
   H.wait(H.params.wait_ms, function()
     for _, p in ipairs(R.progress) do
-      if p.kind == "report" and p.message and not vim.startswith(p.message, "loading") then
+      local message = p.kind == "report" and p.message or ""
+      if vim.iter(decoding):any(function(phase)
+        return vim.startswith(message, phase)
+      end) then
         R.cancelled_during = p.message
         return true
       end

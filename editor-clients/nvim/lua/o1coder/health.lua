@@ -124,8 +124,8 @@ function M.check()
   local executable = vim.fn.exepath(cmd[1])
   if executable == "" then
     vim.health.error(("`%s` is not executable or not on PATH"):format(cmd[1]), {
-      "install o1-coder into a virtualenv (`pip install o1-coder`)",
-      'and pass its server: setup({ cmd = { "/path/to/venv/bin/o1coder", "serve" } })',
+      "install o1-coder from a clone of its repository (`pipx install ./o1-coder`, or `pip install ./o1-coder` in a venv)",
+      'and pass its server if it is not on PATH: setup({ cmd = { "/path/to/venv/bin/o1coder", "serve" } })',
     })
     return
   end

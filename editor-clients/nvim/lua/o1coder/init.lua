@@ -47,7 +47,7 @@ function M.setup(opts)
   end
 end
 
---- Progress for a statusline: "o1coder: Implement with search 40% ..." while work runs, else "".
+--- Progress for a statusline: "o1coder: Implement with search: add() 40% ..." while work runs, else "".
 M.status = function()
   return require("o1coder.progress").status()
 end

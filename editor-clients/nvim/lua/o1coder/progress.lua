@@ -18,7 +18,7 @@ local function line(entry)
   return table.concat(parts, " ")
 end
 
---- One line per running piece of work, e.g. "o1coder: Implement with search 40% searching · 3 nodes".
+--- One line per running piece of work, e.g. "o1coder: Implement with search: add() 40% searching · 3 nodes · 12 s".
 ---@return string[]
 function M.lines()
   local lines = {}
@@ -33,7 +33,7 @@ function M.lines()
   return lines
 end
 
---- For a statusline: "o1coder: Implement with search 40% ..." while work runs, else "".
+--- For a statusline: "o1coder: Implement with search: add() 40% ..." while work runs, else "".
 ---@return string
 function M.status()
   return table.concat(M.lines(), "; ")
