@@ -193,6 +193,9 @@ def test_an_unknown_method_names_the_methods_it_knows():
         Problem.from_module(CLASSY, "Box.volume")
 
 
+PROBLEM_ALONE = Problem.from_source('def add(a, b):\n    """Add."""\n')  # HumanEval's shape: no module
+
+
 def test_a_method_s_direct_answer_starts_with_its_def_and_docstring():
     """The engine writes the method's head (a small model asked for a method of a long class
     otherwise rewrites the whole class and is cut off before reaching it); the answer is the
@@ -209,7 +212,9 @@ def test_a_method_s_direct_answer_starts_with_its_def_and_docstring():
     head = 'def area(self):\n    """The area, doubled by helper.\n\n    >>> Box(3).area()\n    18\n    """'
     assert problem.head == head
     assert prompts.direct_answer_start(problem) == "```python\n" + head + "\n"
-    assert prompts.direct_answer_start(Problem.from_module(MODULE, "boxed_total")) == ""
+    function = Problem.from_module(MODULE, "boxed_total")  # a function in a module starts the same way
+    assert prompts.direct_answer_start(function) == "```python\n" + function.head + "\n"
+    assert function.head.startswith("def boxed_total(values):") and prompts.direct_answer_start(PROBLEM_ALONE) == ""
 
     backend = ScriptedBackend({"Reply with the whole method": ["    return helper(self.size * self.size)\n"]})
     meter = Meter([backend], Budget())
@@ -229,6 +234,6 @@ def test_a_method_s_code_steps_open_with_its_head_too():
     problem = Problem.from_module(CLASSY, "Box.area")
     assert prompts.step_lead(CODE, problem) == problem.head + "\n" == prompts.step_lead(REPAIR, problem)
     assert prompts.step_lead(STRUCTURE, problem) == prompts.PSEUDOCODE_LEAD
-    assert prompts.step_lead(CODE) == prompts.step_lead(CODE, Problem.from_module(MODULE, "boxed_total")) == ""
+    assert prompts.step_lead(CODE) == prompts.step_lead(CODE, PROBLEM_ALONE) == ""
     body = "    return helper(self.size * self.size)"
     assert prompts.step_content(CODE, body + "\n", problem) == problem.head + "\n" + body

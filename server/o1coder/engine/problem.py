@@ -44,8 +44,8 @@ class Problem:
     module: str | None = None
     # a method's problem: the class it belongs to (entry_point is then the method's name)
     class_name: str | None = None
-    # a method's problem: its `def` line(s) and docstring as written, dedented (a direct answer
-    # starts with them; see prompts.direct_answer_start)
+    # a stub in a module (function or method): its `def` line(s) and docstring as written,
+    # dedented; answers start with them (see prompts.direct_answer_start)
     head: str | None = None
 
     @property
@@ -125,6 +125,7 @@ class Problem:
         if problem.entry_point != function:
             raise ProblemError(f"the context of {function} did not end with its definition; report this")
         problem.module = source
+        problem.head = _head(source, context.find_function(ast.parse(source), function))
         return problem
 
     def accepts_call(self, call: ast.Call) -> bool:

@@ -20,7 +20,7 @@ from o1coder.engine.types import CODE, CODE_ACTIONS, REFINE, REPAIR, STRUCTURE
 from o1coder.models.backend import Backend
 
 # 2: pseudocode lead "1.", terser TCG prompt, code stops at "### Step"; 3: the repair step;
-# 4: a method's direct answer starts with its def line (function prompts as in 3)
+# 4: a stub in a module: answers start with its def line and docstring (bare functions as in 3)
 PROMPT_VERSION = "o1c-prompts-4"
 
 SYSTEM_PROMPT = (
@@ -112,11 +112,11 @@ def repair_feedback(failures: Sequence[str]) -> str:
 
 def step_lead(action: str, problem: Problem | None = None) -> str:
     """The start of a step's content the engine writes for the model: pseudocode steps open a
-    numbered list (without it a small model tends to jump to code at once); a method's code
-    steps open with its def line and docstring (see `direct_answer_start`)."""
+    numbered list (without it a small model tends to jump to code at once); the code steps of a
+    stub in a module open with its def line and docstring (see `direct_answer_start`)."""
     if action not in CODE_ACTIONS:
         return PSEUDOCODE_LEAD
-    return problem.head + "\n" if problem is not None and problem.class_name and problem.head else ""
+    return problem.head + "\n" if problem is not None and problem.head else ""
 
 
 def step_prompt(action: str, k: int, feedback: str = "") -> str:
@@ -166,10 +166,10 @@ def direct_messages(problem: Problem) -> list[dict[str, str]]:
 
 
 def direct_answer_start(problem: Problem) -> str:
-    """The start of the direct answer the engine writes for the model. For a method: the code block,
-    the method's `def` line and docstring as written, so the answer is the method (asked for a method
-    of a long class, a small model rewrites the whole class and runs out of tokens before reaching
-    it). For a function: nothing (the model's own reply, as the baselines were measured)."""
+    """The start of the direct answer the engine writes for the model. For a stub in a module: the
+    code block, the stub's `def` line and docstring as written, so the answer is the stub filled in
+    (shown a long module, a small model rewrites it and runs out of tokens before reaching the
+    target). For a bare function (HumanEval's shape): nothing, the model's own reply."""
     lead = step_lead(CODE, problem)
     return CODE_FENCE + lead if lead else ""
 
