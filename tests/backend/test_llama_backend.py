@@ -68,16 +68,19 @@ def test_forget_drops_every_cached_prefix_and_decoding_is_unchanged(backend):
     assert backend.counters.since(used).prompt_tokens_evaluated == len(prompt)  # nothing was cached
 
 
-def test_batched_siblings_decode_like_a_single_stream(backend):
+def test_batched_siblings_share_the_prompt_held_in_the_cache(backend):
+    # Not asserted: that a batch decodes the same tokens as a single stream. llama.cpp does not
+    # promise it (a batch's composition changes its floating-point sums; measured: three prompts
+    # decoded together matched their single-stream greedy tokens for 32, 21 and 4 tokens).
     prompt = chat(backend, "Write a function that checks whether a number is even.")
     [single] = backend.generate([prompt], [GREEDY])
     before = backend.counters.snapshot()
     outs = backend.generate([prompt] * 3, [GREEDY] * 3)
     used = backend.counters.since(before)
-    assert [o.tokens for o in outs] == [single.tokens] * 3
     # the shared prefix is held once: three last tokens evaluated, no re-prefill
     assert used.prompt_tokens_evaluated == 3
-    assert used.tokens_generated == 120
+    assert used.tokens_generated == sum(len(o.tokens) for o in outs)
+    assert all(0 < len(o.tokens) <= GREEDY.max_tokens for o in [single, *outs])
 
 
 def test_siblings_with_different_suffixes_share_the_parent(backend):
@@ -95,12 +98,11 @@ def test_repeated_prompts_beside_another_are_evaluated_once(backend):
     # the opening's shape: two samples of one prompt and one of another, in one batch
     tests_prompt = chat(backend, "Write three assert lines testing a function that reverses a string.")
     answer_prompt = chat(backend, "Complete a Python function that reverses a string.")
-    [alone] = backend.generate([tests_prompt], [GREEDY])
+    backend.generate([tests_prompt], [GREEDY])
     backend.generate([chat(backend, "Unrelated: name a prime number.")] * 8, [GREEDY] * 8)  # evict both
     before = backend.counters.snapshot()
-    outs = backend.generate([tests_prompt, tests_prompt, answer_prompt], [GREEDY] * 3)
+    backend.generate([tests_prompt, tests_prompt, answer_prompt], [GREEDY] * 3)
     used = backend.counters.since(before)
-    assert outs[0].tokens == outs[1].tokens == alone.tokens
     shared = LlamaBackend._lcp(tests_prompt, answer_prompt)
     # the shared start once, each prompt's own part once, and each stream's last token
     assert used.prompt_tokens_evaluated <= len(tests_prompt) + len(answer_prompt) - shared + 3
