@@ -155,6 +155,7 @@ def test_plugin_loads_defines_commands_and_config(tmp_path: Path) -> None:
         "retry",
         "status",
         "tests",
+        "tree",
     ]
     assert result["complete_im"] == ["implement"]
     assert result["complete_cancel"] == ["all"]

@@ -5,8 +5,15 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 import pytest_lsp
 from lsp_harness import CONFIG, EditorClient, initialize_params
+
+
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Servers started by these tests write their search-tree pages under a temporary cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
 
 
 @pytest_lsp.fixture(config=CONFIG)

@@ -12,9 +12,10 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from fake_engine import HOLDING, write_script
-from lsp_harness import STUB_MODULE, EditorClient, fake_engine_server
+from lsp_harness import STUB_MODULE, EditorClient, fake_engine_server, initialize_params
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams, JsonRpcRequestCancelled
 
@@ -98,6 +99,28 @@ async def test_implement_applies_a_versioned_edit_with_the_fake_code(tmp_path: P
         assert "# keep the largest number seen so far" in body  # editor.keepPseudocodeComments
         ends = [r for reports in client.progress_reports.values() for r in reports if isinstance(r, types.WorkDoneProgressEnd)]
         assert [r.message for r in ends] == [result["reason"]] and "implemented running_max()" in result["reason"]
+
+
+async def test_implement_writes_the_search_tree_page_and_show_tree_opens_it(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the server inherits it
+    script = tmp_path / "fake-engine.json"
+    write_script(script, code=CODE, pseudocode=PLAN)
+    params = initialize_params(tmp_path)
+    window = attrs.evolve(params.capabilities.window, show_document=types.ShowDocumentClientCapabilities(support=True))
+    params = attrs.evolve(params, capabilities=attrs.evolve(params.capabilities, window=window))
+    async with fake_engine_server(tmp_path, script, params=params) as client:
+        uri = client.open(tmp_path / "running.py", STUB_MODULE)
+        before = await client.execute("o1coder.showTree", uri)
+        assert before["shown"] is False and "no search has run on this document" in before["reason"]
+        result = await client.execute("o1coder.implement", client.work_args(uri, STUB_LINE, version=1))
+        page = Path(result["treePage"])
+        assert page.parent == tmp_path / "cache" / "o1coder" / "trees" and page.is_file()
+        html = page.read_text()
+        assert "o1coder: running_max" in html and "out.append(max(out[-1], n) if out else n)" in html
+        shown = await client.execute("o1coder.showTree", {"uri": uri})
+        assert shown == {"shown": True, "page": str(page)}
+        [request] = client.shown_documents
+        assert request.external is True and request.uri == page.as_uri()
 
 
 async def test_plan_then_refine_write_the_fake_plan(tmp_path: Path) -> None:

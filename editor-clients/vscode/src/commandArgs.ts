@@ -22,6 +22,7 @@ export const WORK_COMMANDS: readonly WorkCommand[] = [
 
 export const CANCEL_COMMAND = "o1coder.cancel";
 export const SHOW_MODELS_COMMAND = "o1coder.showModels";
+export const SHOW_TREE_COMMAND = "o1coder.showTree";
 
 export function workCommand(serverCommand: string): WorkCommand | undefined {
   return WORK_COMMANDS.find((command) => command.server === serverCommand);

@@ -19,6 +19,7 @@ import {
 import {
   CANCEL_COMMAND,
   SHOW_MODELS_COMMAND,
+  SHOW_TREE_COMMAND,
   WORK_COMMANDS,
   type WorkCommand,
   cancelArgs,
@@ -79,6 +80,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand("o1coder.client.actions", showActions),
     vscode.commands.registerCommand("o1coder.client.cancel", cancel),
     vscode.commands.registerCommand("o1coder.client.showModels", showModels),
+    vscode.commands.registerCommand("o1coder.client.showTree", showTree),
     vscode.commands.registerCommand("o1coder.client.showLog", () => output.show(true)),
     vscode.commands.registerCommand("o1coder.client.restart", restart),
     vscode.workspace.onDidChangeConfiguration(onConfigurationChanged),
@@ -377,6 +379,34 @@ async function cancel(): Promise<void> {
   } catch (error) {
     void vscode.window.showErrorMessage(`o1-coder: cancel failed: ${error instanceof Error ? error.message : String(error)}`);
   }
+}
+
+/** The search tree of the last Implement on the active file: the server asks VS Code to open its
+ *  page in the browser (window/showDocument); when it could not, the page is opened from here. */
+async function showTree(): Promise<void> {
+  const server = runningClient();
+  if (!server) {
+    return;
+  }
+  const uri = vscode.window.activeTextEditor?.document.uri.toString();
+  let reply: { shown?: boolean; page?: string | null; reason?: string };
+  try {
+    reply = await server.sendRequest(ExecuteCommandRequest.type, {
+      command: SHOW_TREE_COMMAND,
+      arguments: uri ? [{ uri }] : [],
+    });
+  } catch (error) {
+    void vscode.window.showErrorMessage(`o1-coder: show search tree failed: ${error instanceof Error ? error.message : String(error)}`);
+    return;
+  }
+  if (reply?.shown) {
+    return;
+  }
+  if (reply?.page) {
+    await vscode.env.openExternal(vscode.Uri.file(reply.page));
+    return;
+  }
+  void vscode.window.showInformationMessage(`o1-coder: ${reply?.reason ?? "no search tree to show"}`);
 }
 
 async function showModels(): Promise<void> {

@@ -35,7 +35,15 @@ from o1coder.lsp.engine_factory import EngineFactory, WorkEngine, default_engine
 from o1coder.lsp.jobs import Jobs
 from o1coder.lsp.text import is_python_document
 from o1coder.lsp.work_args import WorkArgs, parse_document
-from o1coder.lsp.work_commands import ACTION_KINDS, CANCEL, RETRY, SHOW_MODELS, WORK_COMMANDS, WorkCommand
+from o1coder.lsp.work_commands import (
+    ACTION_KINDS,
+    CANCEL,
+    RETRY,
+    SHOW_MODELS,
+    SHOW_TREE,
+    WORK_COMMANDS,
+    WorkCommand,
+)
 from o1coder.lsp.work_types import WorkError
 
 log = logging.getLogger(__name__)
@@ -523,6 +531,11 @@ async def cancel_command(ls: O1CoderServer, *arguments: Any) -> dict[str, Any]:
 @server.command(SHOW_MODELS)
 async def show_models_command(ls: O1CoderServer, *arguments: Any) -> dict[str, Any]:
     return await asyncio.get_running_loop().run_in_executor(ls.thread_pool, commands.show_models, ls)
+
+
+@server.command(SHOW_TREE)
+async def show_tree_command(ls: O1CoderServer, *arguments: Any) -> dict[str, Any]:
+    return await commands.show_tree(ls, parse_document(SHOW_TREE, arguments))
 
 
 @server.command(RETRY)

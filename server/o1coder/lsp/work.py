@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 
 from o1coder.engine.types import CancelToken, ProgressCallback
-from o1coder.lsp import edits, work_tests
+from o1coder.lsp import edits, tree_pages, work_tests
 from o1coder.lsp.targets import FunctionTarget, TaskTarget
 from o1coder.lsp.text import is_valid_python, split_lines
 from o1coder.lsp.work_commands import Kind
-from o1coder.lsp.work_types import Outcome, Snapshot, WorkError, what
+from o1coder.lsp.work_types import Outcome, Snapshot, WorkError, qualname, what
 
 if TYPE_CHECKING:
     from o1coder.engine.problem import Problem
@@ -105,6 +105,7 @@ def implement(
     suspect = [o.name for o in report.outcomes if o.status.value == "suspect"] if report is not None else []
     if suspect:
         passing += f", {len(suspect)} suspect ({', '.join(suspect[:3])}{', ...' if len(suspect) > 3 else ''})"
+    page = tree_pages.write(snapshot.uri, qualname(target) or "task", solved)
     extra = {
         "code": solved.code,
         "pseudocode": solved.pseudocode,
@@ -118,6 +119,7 @@ def implement(
         "endedBy": solved.stats.ended_by,
         "suspectTests": suspect,
         "yourTests": len(yours),
+        "treePage": str(page) if page is not None else None,
     }
     return _source_outcome(snapshot, [edit], f"implemented {what(target)}: {passing}, value {solved.value:.2f}", extra)
 

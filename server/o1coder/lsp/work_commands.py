@@ -102,6 +102,7 @@ ACTION_KINDS = list(dict.fromkeys(command.action_kind for command in WORK_COMMAN
 # The other commands: they run no model work of their own.
 CANCEL = "o1coder.cancel"
 SHOW_MODELS = "o1coder.showModels"
+SHOW_TREE = "o1coder.showTree"
 RETRY = "o1coder.retry"
 
 

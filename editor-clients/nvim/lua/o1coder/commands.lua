@@ -164,6 +164,27 @@ subcommands.models = function()
   end
 end
 
+--- `:O1coder tree`: the search tree of the last Implement on this buffer, in the browser (the
+--- server asks Neovim to open it, window/showDocument; without a browser the page's path is shown).
+subcommands.tree = function()
+  local client = require_client()
+  if not client then
+    return
+  end
+  local arguments = { { uri = vim.uri_from_bufnr(vim.api.nvim_get_current_buf()) } }
+  execute(client, "o1coder.showTree", arguments, function(result)
+    if type(result) ~= "table" then
+      notify("tree: " .. vim.inspect(result), vim.log.levels.WARN)
+    elseif result.shown then
+      notify("search tree: " .. result.page)
+    elseif result.page ~= nil and result.page ~= vim.NIL then
+      notify("search tree page: " .. result.page .. " (" .. tostring(result.reason) .. ")")
+    else
+      notify(tostring(result.reason), vim.log.levels.WARN)
+    end
+  end)
+end
+
 subcommands.status = function()
   local clients = vim.lsp.get_clients({ name = config.name })
   if #clients == 0 then
@@ -235,7 +256,7 @@ function M.create()
   end, {
     nargs = "+",
     complete = M.complete,
-    desc = "o1-coder: plan, refine, implement, tests, retry, cancel [all], models, status, restart",
+    desc = "o1-coder: plan, refine, implement, tests, retry, cancel [all], models, tree, status, restart",
   })
 end
 
