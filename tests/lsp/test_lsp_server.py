@@ -30,7 +30,7 @@ from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 WORK_COMMANDS = ["o1coder.plan", "o1coder.refine", "o1coder.implement", "o1coder.generateTests"]
 pytestmark = pytest.mark.asyncio
 
-ALL_COMMANDS = [*WORK_COMMANDS, "o1coder.cancel", "o1coder.showModels", "o1coder.retry"]
+ALL_COMMANDS = [*WORK_COMMANDS, "o1coder.cancel", "o1coder.showModels", "o1coder.showTree", "o1coder.retry"]
 
 
 def code_action_params(uri: str, line: int, character: int = 4) -> types.CodeActionParams:
