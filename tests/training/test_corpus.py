@@ -1,0 +1,120 @@
+"""Mined problems run in the sandbox: doctests kept, derived tests from the reference's own
+values, mutant-kill rates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from o1coder.sandbox import TestCase, run_tests
+from o1coder_train.data.derive import DeriveSettings, check
+from o1coder_train.data.mine import Candidate, Rejected, mine
+from o1coder_train.data.modules import ModuleFile
+from o1coder_train.data.records import ProblemRecord
+
+HELPERS = '''
+"""Small helpers, mined in the tests."""
+import math
+import random
+
+SCALE = 3
+SEEN = {}
+
+
+def _clamp(x, lo, hi):
+    return max(lo, min(hi, x))
+
+
+def scaled_clamp(x: int, lo: int, hi: int) -> int:
+    """Clamp x into [lo, hi], then multiply it by SCALE.
+
+    >>> scaled_clamp(5, 0, 3)
+    9
+    >>> scaled_clamp(-2, 0, 3)
+    0
+    """
+    return _clamp(x, lo, hi) * SCALE
+
+
+def running_max(values: list[int]) -> list[int]:
+    """The largest value seen so far, at each position of values, as a new list."""
+    out = []
+    for v in values:
+        out.append(v if not out or v > out[-1] else out[-1])
+    return out
+
+
+def squares_upto(n):
+    """Yield the squares of 0, 1, ..., n - 1 in order.
+
+    >>> list(squares_upto(4))
+    [0, 1, 4, 9]
+    """
+    for i in range(n):
+        yield i * i
+
+
+def noisy(n: int) -> float:
+    """Return n plus a random number between 0 and 1 (different on every call)."""
+    return n + random.random()
+
+
+def hypotenuse(a: float, b: float) -> float:
+    """The length of the hypotenuse of a right triangle with legs a and b.
+
+    >>> hypotenuse(3, 4)
+    5.0
+    """
+    return math.sqrt(a * a + b * b)
+'''
+
+SETTINGS = DeriveSettings(min_tests=5, max_tests=8, max_mutants=6)
+
+
+def _mined(tmp_path: Path, source: str = HELPERS) -> dict[str, Candidate | Rejected]:
+    path = tmp_path / "helpers.py"
+    path.write_text(source)
+    return {item.function: item for item in mine([ModuleFile("helpers", path, stdlib=False)])}
+
+
+# ------------------------------------------------------------------ derive
+
+
+def _passes(record: ProblemRecord) -> bool:
+    cases = [TestCase(f"t{i}", t) for i, t in enumerate(record.tests)]
+    report = run_tests(record.solutions[0], cases)
+    return report.compiled and report.passed == report.total
+
+
+def test_a_doctest_problem_gets_derived_tests_that_kill_mutants(tmp_path: Path) -> None:
+    cand = _mined(tmp_path)["scaled_clamp"]
+    assert isinstance(cand, Candidate) and cand.source == "doctest"
+    checked = check(cand, SETTINGS)
+    record = checked.record
+    assert record is not None, checked.reason
+    assert record.test_kinds[:2] == ["doctest", "doctest"] and set(record.test_kinds[2:]) == {"derived"}
+    assert 5 <= len(record.tests) <= 8
+    assert record.meta["mutants"] > 0 and record.meta["mutant_kill_rate"] > 0.5
+    assert "def _clamp" in record.text and record.text.rstrip().endswith('"""')
+    assert _passes(record)
+
+
+def test_a_documented_function_without_examples_is_probed(tmp_path: Path) -> None:
+    cand = _mined(tmp_path)["running_max"]
+    assert isinstance(cand, Candidate) and cand.source == "docstring" and not cand.doctests
+    record = check(cand, SETTINGS).record
+    assert record is not None and set(record.test_kinds) == {"derived"}
+    assert any("running_max([3, 1, 2]) == [3, 3, 3]" in t for t in record.tests)
+    assert _passes(record)
+
+
+def test_iterators_are_tested_as_lists(tmp_path: Path) -> None:
+    record = check(_mined(tmp_path)["squares_upto"], SETTINGS).record  # type: ignore[arg-type]
+    assert record is not None
+    assert all(t.startswith("assert list(squares_upto(") for t in record.tests)
+    assert _passes(record)
+
+
+def test_values_that_change_between_runs_make_no_tests(tmp_path: Path) -> None:
+    checked = check(_mined(tmp_path)["noisy"], SETTINGS)  # type: ignore[arg-type]
+    assert checked.record is None
+    assert checked.reason == "too few tests: inputs give different values on two runs"
