@@ -57,6 +57,23 @@ def squares_upto(n):
         yield i * i
 
 
+def insert_sorted(items: list[int], x: int) -> None:
+    """Insert x into the sorted list items where it keeps the list sorted (in place)."""
+    i = 0
+    while i < len(items) and items[i] < x:
+        i += 1
+    items.insert(i, x)
+
+
+def double(x):
+    """Twice x (the example below is wrong).
+
+    >>> double(2)
+    5
+    """
+    return 2 * x
+
+
 def noisy(n: int) -> float:
     """Return n plus a random number between 0 and 1 (different on every call)."""
     return n + random.random()
@@ -116,6 +133,19 @@ def test_iterators_are_tested_as_lists(tmp_path: Path) -> None:
     assert record is not None
     assert all(t.startswith("assert list(squares_upto(") for t in record.tests)
     assert _passes(record)
+
+
+def test_functions_that_change_their_arguments_are_tested_by_them(tmp_path: Path) -> None:
+    record = check(_mined(tmp_path)["insert_sorted"], SETTINGS).record  # type: ignore[arg-type]
+    assert record is not None
+    assert "def test_derived():\n    a0 = [4, 4, 4]\n    insert_sorted(a0, 3)\n    assert a0 == [3, 4, 4, 4]\n" in record.tests
+    assert all(t.startswith("def test_derived():\n    a0 = ") and "\n    assert a0 == " in t for t in record.tests)
+    assert _passes(record)
+
+
+def test_a_reference_that_fails_its_examples_is_dropped_saying_how(tmp_path: Path) -> None:
+    checked = check(_mined(tmp_path)["double"], SETTINGS)  # type: ignore[arg-type]
+    assert checked.record is None and checked.reason == "fails its doctest examples (wrong value)"
 
 
 def test_values_that_change_between_runs_make_no_tests(tmp_path: Path) -> None:

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from o1coder_train.data.examples import doctest_tests
-from o1coder_train.data.inputs import POOLS, Call, parameter_kind, probes, variations, variations_of
-from o1coder_train.data.modules import module_files
+from o1coder_train.data.inputs import Call, probes, variations, variations_of
+from o1coder_train.data.kinds import POOLS, parameter_kind, usage_kind
+from o1coder_train.data.mine import Candidate, mine
+from o1coder_train.data.modules import ModuleFile, module_files
 from o1coder_train.data.standalone import ModuleScope, NotStandalone
 
 HELPERS = """
@@ -57,6 +59,9 @@ def test_standalone_rejects_what_needs_an_installed_package() -> None:
     scope = _scope("import numpy as np\n\ndef mean(xs):\n    'Mean of xs.'\n    return np.mean(xs)\n")
     with pytest.raises(NotStandalone, match="numpy"):
         scope.standalone(_function(scope, "mean"))
+    inside = _scope("def mean(xs):\n    'Mean of xs.'\n    from .core import mean\n    return mean(xs)\n", "pkg.stats")
+    with pytest.raises(NotStandalone, match="pkg"):
+        inside.standalone(_function(inside, "mean"))
 
 
 def test_a_value_changed_after_its_definition_is_imported_from_a_stdlib_module() -> None:
@@ -124,6 +129,28 @@ def test_printed_output_reprs_exceptions_and_comparisons() -> None:
     assert len(tests) == 4  # the ELLIPSIS example is left out
 
 
+MOST = """
+from collections import Counter
+
+
+def most(data):
+    \"\"\"The most common item.
+
+    >>> counts = Counter('abca')
+    >>> most(list(counts.elements()))
+    'a'
+    \"\"\"
+    return max(data, key=data.count)
+"""
+
+
+def test_examples_get_the_module_names_doctest_would_give_them(tmp_path: Path) -> None:
+    (tmp_path / "most.py").write_text(MOST)
+    (cand,) = mine([ModuleFile("most", tmp_path / "most.py", stdlib=False)])
+    assert isinstance(cand, Candidate) and cand.preamble == ""
+    assert cand.doctests == ["from collections import Counter\nassert most(list(Counter('abca').elements())) == 'a'\n"]
+
+
 # ------------------------------------------------------------------ inputs
 
 
@@ -143,12 +170,24 @@ def test_calls_vary_one_literal_and_keep_their_imports() -> None:
     assert seed not in found
 
 
+def test_the_body_tells_a_parameters_kind() -> None:
+    fn = ast.parse(
+        "def f(a, b, c, d, e):\n"
+        "    if isinstance(e, bytes):\n        pass\n"
+        "    for k, v in b.items():\n        a.append(c.strip())\n"
+        "    return [x for x in range(d)]\n"
+    ).body[0]
+    assert isinstance(fn, ast.FunctionDef)
+    assert [usage_kind(fn, name) for name in "abcde"] == ["list", "dict", "str", "int", "bytes"]
+    assert usage_kind(fn, "unused") is None
+
+
 def test_probes_follow_annotations_defaults_and_names() -> None:
     fn = ast.parse("def f(text, n: int, items=(), *, flag=False): pass").body[0]
     assert isinstance(fn, ast.FunctionDef)
-    assert parameter_kind(fn.args.args[0], None) == "str"
-    assert parameter_kind(fn.args.args[1], None) == "int"
-    assert parameter_kind(fn.args.args[2], fn.args.defaults[0]) == "tuple"
+    assert parameter_kind(fn, fn.args.args[0]) == "str"
+    assert parameter_kind(fn, fn.args.args[1]) == "int"
+    assert parameter_kind(fn, fn.args.args[2]) == "tuple"
     calls = probes(fn, limit=10)
     assert len(calls) == 10 and all(c.expr.startswith("f(") for c in calls)
     values = [ast.literal_eval(ast.parse(c.expr, mode="eval").body.args[0]) for c in calls]  # type: ignore[attr-defined]

@@ -68,11 +68,14 @@ class _Session:
 
     def context(self, node: ast.AST) -> list[ast.stmt]:
         """The statements `node` depends on: those binding or touching (maybe changing) the
-        session names it reads, and in turn what those read, in session order."""
+        session names it reads, and in turn what those read, in session order. An expression
+        that calls nothing (`>>> data` to show it) changes nothing and is left out."""
         bound = self.bound()
         needed = _loaded(node) & bound
         chosen: list[ast.stmt] = []
         for stmt in reversed(self.statements):
+            if isinstance(stmt, ast.Expr) and not any(isinstance(n, ast.Call) for n in ast.walk(stmt)):
+                continue
             names = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)}
             if names & needed:
                 chosen.insert(0, stmt)

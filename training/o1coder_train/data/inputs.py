@@ -8,8 +8,8 @@ Derived tests need inputs; their expected values come from running the reference
   the literal's type (nearby ints, halved and doubled numbers, shorter / longer / reversed /
   sorted lists, substrings and case changes of strings, empty containers, ...);
 - `probes(fn)`: for a documented function without usable examples, values for each required
-  parameter from a pool picked by its annotation, its default, or its name (`n` -> ints,
-  `text` -> strings, `items` -> lists), unknown parameters from a mixed pool.
+  parameter from the pool of its kind (`kinds`: annotation, default, use in the body, name),
+  or all from the mixed pool (tried when the first probes all raise).
 
 Most probes of a strict function raise; only inputs the reference accepts survive.
 """
@@ -23,73 +23,10 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from o1coder_train.data.kinds import POOLS, parameter_kind
+
 MAX_VALUE_CHARS = 300  # the source of one call, at most
 MAX_INT = 10**6  # variations stay small enough to compute quickly
-
-INTS = (0, 1, 2, 3, 5, 7, 10, 12, 100, -1, -4)
-FLOATS = (0.0, 0.5, 1.0, 2.5, -1.5, 3.25, 10.0)
-STRS = (
-    "", "a", "abc", "hello world", "Hello, World!", "  padded  ", "a-b_c.d", "12345",
-    "CamelCaseWord", "line one\nline two", "x=1, y=2", "ünïcödé", "<b>Tom & 'Jerry'</b>",
-    "a\tb  c", "dir/sub/file.txt", "MiXeD 42 case",
-)  # fmt: skip
-BYTES = (b"", b"abc", b"hello world", b"\x00\x01\xff")
-BOOLS = (True, False)
-INT_LISTS = ([], [1], [3, 1, 2], [1, 2, 2, 3], [-5, 0, 5, 10], [4, 4, 4])
-STR_LISTS = ([], ["a"], ["b", "a", "c"], ["hello", "world"], ["x", "", "y"])
-DICTS = ({}, {"a": 1}, {"b": 2, "a": 1}, {"x": "y"})
-TUPLES = ((), (1,), (1, 2), (3, 1, 2))
-SETS = (set(), {1}, {1, 2, 3})
-MIXED = (0, 1, 3, "abc", "hello world", "", [1, 2, 3], [], -2, "a,b")
-POOLS: dict[str, tuple] = {
-    "int": INTS,
-    "float": FLOATS,
-    "str": STRS,
-    "bytes": BYTES,
-    "bool": BOOLS,
-    "list": INT_LISTS + STR_LISTS[2:],
-    "list[int]": INT_LISTS,
-    "list[str]": STR_LISTS,
-    "dict": DICTS,
-    "tuple": TUPLES,
-    "set": SETS,
-    "mixed": MIXED,
-}
-_ANNOTATION_KINDS = {
-    "int": "int", "float": "float", "complex": "float", "str": "str", "bytes": "bytes",
-    "bytearray": "bytes", "bool": "bool", "dict": "dict", "Dict": "dict", "Mapping": "dict",
-    "MutableMapping": "dict", "tuple": "tuple", "Tuple": "tuple", "set": "set", "Set": "set",
-    "frozenset": "set", "AbstractSet": "set", "list": "list", "List": "list",
-    "Sequence": "list", "MutableSequence": "list", "Iterable": "list", "Collection": "list",
-    "Iterator": "list", "Number": "int", "Real": "float", "Integral": "int", "AnyStr": "str",
-    "Text": "str",
-}  # fmt: skip
-_NAME_KINDS = {
-    "int": (
-        "n", "k", "i", "j", "m", "num", "count", "size", "width", "height", "index", "idx",
-        "start", "stop", "end", "length", "level", "depth", "base", "year", "month", "day",
-        "number", "limit", "maxsize", "offset", "pos", "position", "step", "digits", "bits",
-        "precision", "ndigits", "places", "times", "repeat", "indent", "columns", "lineno",
-    ),
-    "float": ("x", "y", "z", "value", "val", "ratio", "alpha", "beta", "t", "fraction", "p", "q"),
-    "str": (
-        "s", "text", "string", "name", "path", "line", "word", "prefix", "suffix", "sep", "char",
-        "pattern", "url", "source", "src", "msg", "message", "label", "key", "title", "ext",
-        "filename", "fname", "word", "chars", "delimiter", "encoding", "fmt", "format", "token",
-        "identifier", "host", "domain", "query", "header", "content", "data_str", "letters",
-        "st", "txt", "code", "expr", "expression", "template", "version", "tag",
-    ),
-    "list": (
-        "items", "seq", "sequence", "values", "lst", "list", "iterable", "nums", "numbers",
-        "elements", "arr", "array", "xs", "data", "a", "b", "l", "iterables", "it", "lines",
-        "words", "strings", "names", "parts", "args", "vector", "v", "points",
-    ),
-    "dict": ("d", "mapping", "dct", "dictionary", "kwargs", "table", "obj_dict", "counts"),
-    "bool": ("flag", "strict", "reverse", "verbose", "force", "recursive"),
-    "bytes": ("b", "buf", "buffer", "raw", "payload", "bdata"),
-}  # fmt: skip
-NAME_KINDS = {name: kind for kind, names in _NAME_KINDS.items() for name in names}
-
 
 @dataclass(frozen=True)
 class Call:
@@ -317,62 +254,9 @@ def _take(groups: list[list[Call]], known: set[str], limit: int) -> list[Call]:
     return out
 
 
-def parameter_kind(arg: ast.arg, default: ast.expr | None) -> str:
-    """Which pool a parameter's probes come from: its annotation, its default, else its name."""
-    kind = _annotation_kind(arg.annotation) if arg.annotation is not None else None
-    if kind is None and default is not None:
-        try:
-            value = ast.literal_eval(default)
-        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-            value = None
-        if value is not None:
-            kind = _value_kind(value)
-    if kind is None:
-        kind = NAME_KINDS.get(arg.arg.lower().strip("_"))
-    return kind or "mixed"
-
-
-def _annotation_kind(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        try:
-            node = ast.parse(node.value, mode="eval").body
-        except SyntaxError:
-            return None
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):  # X | None
-        return _annotation_kind(node.left) or _annotation_kind(node.right)
-    if isinstance(node, ast.Subscript):
-        outer = _name(node.value)
-        if outer in ("Optional", "Union"):
-            inner = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
-            return next((k for k in map(_annotation_kind, inner) if k), None)
-        kind = _ANNOTATION_KINDS.get(outer or "")
-        if kind == "list":
-            element = _annotation_kind(node.slice)
-            return f"list[{element}]" if element in ("int", "str") else "list"
-        return kind
-    return _ANNOTATION_KINDS.get(_name(node) or "")
-
-
-def _name(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    return None
-
-
-def _value_kind(value: object) -> str | None:
-    for kind, types in (
-        ("bool", bool), ("int", int), ("float", float), ("str", str), ("bytes", bytes),
-        ("dict", dict), ("tuple", tuple), ("set", set | frozenset), ("list", list),
-    ):  # fmt: skip
-        if isinstance(value, types):
-            return kind
-    return None
-
-
-def probes(fn: ast.FunctionDef, limit: int, seed: int = 0) -> list[Call]:
-    """Up to `limit` calls of `fn` with pool values for its required positional parameters.
+def probes(fn: ast.FunctionDef, limit: int, seed: int = 0, mixed: bool = False) -> list[Call]:
+    """Up to `limit` calls of `fn` with pool values for its required positional parameters
+    (`kinds.parameter_kind` picks each one's pool; with `mixed`, all come from the mixed pool).
 
     No calls for a method, a required keyword-only parameter, or more than four required parameters.
     """
@@ -387,7 +271,7 @@ def probes(fn: ast.FunctionDef, limit: int, seed: int = 0) -> list[Call]:
         return []
     if not required:
         return [Call(f"{fn.name}()")]
-    pools = [POOLS[parameter_kind(a, None)] for a in required]
+    pools = [POOLS["mixed" if mixed else parameter_kind(fn, a)] for a in required]
     combos = list(itertools.product(*[range(len(p)) for p in pools]))
     if len(combos) > limit:
         random.Random(f"{seed}:{fn.name}").shuffle(combos)

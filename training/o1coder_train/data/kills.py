@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from o1coder.config import SandboxSettings
 from o1coder.sandbox import TestCase, TestOutcome, TestStatus, run_tests
 from o1coder_train.data.inputs import Call
-from o1coder_train.data.probe import LIST_HELPER, probe
+from o1coder_train.data.probe import HELPERS, probe
 from o1coder_train.mutants import mutants
 
 MUTANT_SUFFIX = "__mutant"
@@ -48,7 +48,7 @@ def kill_matrix(
     function_source: str,
     doctests: Sequence[str],
     probed: Sequence[Probed],
-    listed: bool,
+    mode: str,
     sandbox: SandboxSettings,
     limit: int,
     seed: int = 0,
@@ -59,14 +59,14 @@ def kill_matrix(
     keys: list[Key] = [("doctest", i) for i in range(len(doctests))] + [("call", i) for i in range(len(probed))]
     if not defs or not keys:
         return kills
-    whole = "\n\n\n".join([program.rstrip(), *(d.rstrip() for d in defs)]) + "\n" + (LIST_HELPER if listed else "")
+    whole = "\n\n\n".join([program.rstrip(), *(d.rstrip() for d in defs)]) + "\n" + HELPERS[mode]
 
     def case(k: int, key: Key) -> TestCase:
         name = _name(function, k)
         if key[0] == "doctest":
             return TestCase(f"m{k}_{key[0]}_{key[1]}", _rename_calls(doctests[key[1]], function, name))
         value = probed[key[1]]
-        return probe(f"m{k}_call_{key[1]}", value.call, listed, value.call.renamed(function, name))
+        return probe(f"m{k}_call_{key[1]}", value.call, mode, value.call.renamed(function, name))
 
     def record(k: int, key: Key, outcome: TestOutcome) -> None:
         killed = not outcome.passed if key[0] == "doctest" else outcome.output != probed[key[1]].output

@@ -25,11 +25,11 @@ from o1coder_train.data.inputs import Call, defaults_call, probes, variations_of
 from o1coder_train.data.loaders import docstring_function, signature_of
 from o1coder_train.data.modules import ModuleFile
 from o1coder_train.data.records import ProblemRecord
-from o1coder_train.data.standalone import ModuleScope, NotStandalone
+from o1coder_train.data.standalone import ModuleScope, NotStandalone, Standalone
 
 DOCTEST, DOCSTRING = "doctest", "docstring"
 MAX_SOURCE_CHARS = 4000
-MIN_STATEMENT_CHARS = 40  # a docstring shorter than this states no problem (without examples)
+MIN_STATEMENT_CHARS = 25  # a docstring shorter than this states no problem (without examples)
 MAX_CALLS = 48  # inputs tried per problem
 MAX_PROBES = 16  # of them probes picked by parameter; the rest vary them
 MIN_VARIED_CALLS = 8  # fewer variations of the examples than this: probe parameters as well
@@ -47,6 +47,7 @@ class Candidate:
     function_source: str
     doctests: list[str] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
+    fallback: list[Call] = field(default_factory=list)  # inputs to try instead when the first ones all raise
 
     @property
     def id(self) -> str:
@@ -80,6 +81,7 @@ class Candidate:
             "function_source": self.function_source,
             "doctests": self.doctests,
             "calls": [c.key for c in self.calls],
+            "fallback": [c.key for c in self.fallback],
         }
 
 
@@ -88,6 +90,23 @@ class Rejected:
     source: str
     function: str
     reason: str
+
+
+def _with_module_names(test: str, scope: ModuleScope, alone: Standalone, function: str) -> str:
+    """`test` with imports of the module names it uses that neither it nor the preamble binds
+    (doctest runs examples among the module's globals: `Counter` in statistics' examples)."""
+    tree = ast.parse(test)
+    known = _bound(tree) | _bound(ast.parse(alone.preamble)) | {function}
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    lines = sorted({line for name in used - known if not hasattr(builtins, name) and (line := scope.import_of(name))})
+    return "\n".join([*lines, test.rstrip("\n")]) + "\n" if lines else test
+
+
+def _bound(tree: ast.AST) -> set[str]:
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    names |= {(a.asname or a.name).split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom) for a in n.names}
+    names |= {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.ClassDef)}
+    return names | {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)}
 
 
 def mine(files: Sequence[ModuleFile], seed: int = 0) -> Iterator[Candidate | Rejected]:
@@ -123,13 +142,17 @@ def candidate(node: ast.FunctionDef, scope: ModuleScope, seed: int = 0) -> Candi
     signature = signature_of(alone.function, node.name)
     if signature is None:
         return Rejected(source, node.name, "signature not on its own lines")
-    tests = found.tests if found is not None else []
+    tests = [_with_module_names(t, scope, alone, node.name) for t in found.tests] if found is not None else []
     calls = variations_of(found.seeds, MAX_CALLS, seed) if found is not None else []
+    fallback: list[Call] = []
     if len(calls) < MIN_VARIED_CALLS:  # too few literal examples to vary: probe, and vary the probes
         default = defaults_call(node)
         seeds = probes(node, MAX_PROBES, seed) + ([default] if default is not None else [])
         calls += seeds + variations_of(seeds, MAX_CALLS - len(calls) - len(seeds), seed)
+        mixed = probes(node, MAX_PROBES, seed, mixed=True)
+        if {c.key for c in mixed} - {c.key for c in seeds}:
+            fallback = mixed + variations_of(mixed, MAX_CALLS - len(mixed), seed)
     if not tests and not calls:
         return Rejected(source, node.name, "no inputs to run it on")
     prompt = docstring_function(signature, doc)
-    return Candidate(source, scope.name, node.name, prompt, alone.preamble, alone.function, tests, calls)
+    return Candidate(source, scope.name, node.name, prompt, alone.preamble, alone.function, tests, calls, fallback)

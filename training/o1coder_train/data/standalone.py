@@ -109,6 +109,7 @@ class ModuleScope:
 
     def standalone(self, fn: ast.FunctionDef) -> Standalone:
         """`fn` with the preamble it needs; NotStandalone when that cannot be had."""
+        self._inner_imports(fn)
         try:
             imports, statements = self._inlined(fn)
         except _NeedsModule as exc:
@@ -146,6 +147,7 @@ class ModuleScope:
             if isinstance(stmt, ast.Import | ast.ImportFrom):
                 imports.append(self._import_line(stmt, name))
             elif stmt.lineno not in statements:
+                self._inner_imports(stmt)
                 chars += len(self.segment(stmt))
                 if chars > MAX_CONTEXT_CHARS or len(statements) >= MAX_CONTEXT_STATEMENTS:
                     raise _NeedsModule("needs too much of its module")
@@ -167,6 +169,19 @@ class ModuleScope:
             else:
                 imports.append(f"from {self.name} import {name}")
         return imports
+
+    def import_of(self, name: str) -> str | None:
+        """An import line giving a test `name` as the module has it (doctest runs examples in
+        the module's namespace): its own import of a standard-library module, or for a
+        standard-library module the name from the module itself; None when neither works."""
+        binding = self.bindings.get(name)
+        stmt = binding.statements[-1] if binding is not None and binding.statements else None
+        if isinstance(stmt, ast.Import | ast.ImportFrom) and not binding.compound:  # type: ignore[union-attr]
+            try:
+                return self._import_line(stmt, name)
+            except NotStandalone:
+                return None
+        return f"from {self.name} import {name}" if self.stdlib and binding is not None else None
 
     def segment(self, stmt: ast.stmt) -> str:
         first = min([stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", []))])
@@ -207,6 +222,15 @@ class ModuleScope:
         self._require_stdlib(module)
         alias = next(a for a in stmt.names if (a.asname or a.name) == name)
         return f"from {module} import {alias.name}" + (f" as {alias.asname}" if alias.asname else "")
+
+    def _inner_imports(self, node: ast.stmt) -> None:
+        """NotStandalone when code inside `node` imports something outside the standard library."""
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Import):
+                for alias in inner.names:
+                    self._require_stdlib(alias.name)
+            elif isinstance(inner, ast.ImportFrom) and inner.module != "__future__":
+                self._require_stdlib(self._absolute(inner))
 
     def _absolute(self, stmt: ast.ImportFrom) -> str:
         if not stmt.level:
