@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from o1coder.engine.problem import assemble_program
 from o1coder.sandbox import TestCase, run_tests
 from o1coder_train.config import from_dict
 from o1coder_train.data.build import build
@@ -17,6 +18,8 @@ from o1coder_train.run import RunDir
 
 HELPERS = '''
 """Small helpers, mined in the tests."""
+from __future__ import annotations
+
 import math
 import random
 
@@ -101,8 +104,9 @@ def _mined(tmp_path: Path, source: str = HELPERS) -> dict[str, Candidate | Rejec
 
 
 def _passes(record: ProblemRecord) -> bool:
+    """Every test passes on the reference, put together with the statement as the stages do."""
     cases = [TestCase(f"t{i}", t) for i, t in enumerate(record.tests)]
-    report = run_tests(record.solutions[0], cases)
+    report = run_tests(assemble_program(record.problem(), record.solutions[0]), cases)
     return report.compiled and report.passed == report.total
 
 

@@ -12,8 +12,9 @@ Each sandbox run is one process pair for all of its tests:
    times (no clock, randomness or leftover state);
 3. the reference's AST mutants on the kept doctests and the first usable inputs (`kills`,
    two runs, with a timeout scaled to the reference's slowest call);
-4. the chosen tests exactly as they will be written, on the reference (one failing in its
-   final form is dropped).
+4. the chosen tests exactly as they will be written, on the reference put together with the
+   statement as every training stage does it (`assemble_program`); a test failing there is
+   dropped.
 
 Derived tests are `assert f(<input>) == <the reference's value>` for inputs whose value is
 plain data with a literal form (not None); a function that returns iterators (generators,
@@ -36,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from o1coder.config import SandboxSettings
-from o1coder.engine.problem import FLOAT_TOLERANCE
+from o1coder.engine.problem import FLOAT_TOLERANCE, Problem, ProblemError, assemble_program
 from o1coder.sandbox import TestCase, TestOutcome, TestStatus, run_tests
 from o1coder_train.data.inputs import Call, variations_of
 from o1coder_train.data.kills import Key, Kills, Probed, kill_matrix
@@ -54,7 +55,7 @@ from o1coder_train.data.probe import (
 )
 from o1coder_train.data.records import ProblemRecord
 
-CHECK_VERSION = 5  # part of every cached result's key: bump when what `check` does changes
+CHECK_VERSION = 6  # part of every cached result's key: bump when what `check` does changes
 DOCTEST_KIND, DERIVED_KIND = "doctest", "derived"
 PILOT = 8  # inputs in the first run; when half of them time out, the rest are not tried
 MAX_KILL_INPUTS = 24  # inputs the mutants run on (each looping mutant costs a timeout per input)
@@ -192,7 +193,11 @@ def _record(
     chosen = _choose(values, kills, [("doctest", i) for i in range(len(doctests))], settings.max_tests - len(doctests))
     tests: list[tuple[Key, str, str]] = [(("doctest", i), src, DOCTEST_KIND) for i, src in enumerate(doctests)]
     tests += [(("call", i), _assert(values[i], mode), DERIVED_KIND) for i in chosen]
-    final = run_tests(cand.program, [TestCase(f"test_{j}", t[1]) for j, t in enumerate(tests)], settings.sandbox())
+    try:  # as every training stage will run it: the statement's context, then the solution
+        program = assemble_program(Problem.from_source(cand.text), cand.program)
+    except ProblemError:
+        return Checked(cand.id, cand.source, reason="statement does not parse as a problem", inputs=dict(+counts))
+    final = run_tests(program, [TestCase(f"test_{j}", t[1]) for j, t in enumerate(tests)], settings.sandbox())
     kept = [t for t, o in zip(tests, final.outcomes, strict=True) if o.passed] if final.compiled else []
     if len(kept) < len(tests):
         counts["fail as written"] += len(tests) - len(kept)
