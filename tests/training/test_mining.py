@@ -198,5 +198,6 @@ def test_module_names_expand_to_files(tmp_path: Path) -> None:
     stdlib = {m.name for m in module_files(["json", "stdlib"])}
     assert {"json", "json.decoder", "statistics"} <= stdlib
     assert not any(name.startswith(("test.", "tkinter", "idlelib")) for name in stdlib)
+    assert not {"locale", "platform", "shutil"} & stdlib  # they answer about this machine
     (tmp_path / "one.py").write_text("def f():\n    pass\n")
     assert [m.name for m in module_files([str(tmp_path / "one.py")])] == ["one"]

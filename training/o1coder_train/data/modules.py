@@ -26,6 +26,17 @@ SKIPPED = frozenset(
         "o1coder", "o1coder_train",
     }
 )  # fmt: skip
+# Not mined either: modules whose functions answer about this machine (its files, processes,
+# users, locale, installed packages); values their references give here would not hold on
+# the machine that trains.
+MACHINE = frozenset(
+    {
+        "compileall", "sysconfig", "site", "platform", "getpass", "pwd", "grp", "socket", "ssl",
+        "subprocess", "shutil", "tempfile", "glob", "pkgutil", "locale", "mimetypes", "netrc",
+        "mailcap", "uuid", "multiprocessing", "concurrent", "asyncio", "signal", "threading",
+        "psutil", "platformdirs", "pip._internal", "pip._vendor.platformdirs", "setuptools.command",
+    }
+)  # fmt: skip
 SKIPPED_PARTS = frozenset({"tests", "test", "testing", "__main__", "setup", "conftest"})
 MAX_FILE_BYTES = 400_000
 
@@ -56,7 +67,7 @@ def is_stdlib(module: str) -> bool:
 
 def module_files(names: Sequence[str], exclude: Sequence[str] = ()) -> list[ModuleFile]:
     """The files of the named modules, packages and sets, each once, in a stable order."""
-    skipped = SKIPPED | set(exclude)
+    skipped = SKIPPED | MACHINE | set(exclude)
     seen: dict[str, ModuleFile] = {}
     for name in names:
         for found in _expand(name):
