@@ -172,3 +172,16 @@ def test_accepts_call_checks_the_signature():
     assert ok("f(*args)") and ok("f(**kw)")
     varargs = Problem.from_source("def g(*xs, **kw):\n    pass\n")
     assert varargs.accepts_call(ast.parse("g(1, 2, 3, y=1)", mode="eval").body)
+
+
+def test_future_imports_of_the_problem_and_the_code_come_first_once() -> None:
+    problem = Problem.from_source(
+        "from __future__ import annotations\nimport math\n\n\ndef f(x: float) -> float:\n    \"\"\"Root of x.\"\"\"\n"
+    )
+    code = "from __future__ import annotations\nimport math\n\n\ndef f(x: float) -> float:\n    return math.sqrt(x)\n"
+    program = assemble_program(problem, code)
+    assert program.startswith("from __future__ import annotations\n\nimport math")
+    assert program.count("from __future__") == 1
+    namespace: dict = {}
+    exec(compile(program, "<program>", "exec"), namespace)
+    assert namespace["f"](4.0) == 2.0

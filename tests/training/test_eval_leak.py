@@ -10,7 +10,7 @@ import pytest
 
 from o1coder_train.config import from_dict
 from o1coder_train.data.build import build
-from o1coder_train.data.dedup import EvalIndex, dedupe, remove_leaks
+from o1coder_train.data.dedup import Deduper, EvalIndex
 from o1coder_train.data.loaders import load_humaneval
 from o1coder_train.data.records import ProblemRecord, read_records
 from o1coder_train.run import RunDir
@@ -54,8 +54,7 @@ def test_unrelated_problem_is_kept(humaneval: list[ProblemRecord]) -> None:
         text='def rot13(s):\n    """Apply rot13 to s."""\n',
         solutions=["def rot13(s):\n    import codecs\n    return codecs.encode(s, 'rot13')\n"],
     )
-    kept, leaks = remove_leaks([mine], EvalIndex(humaneval))
-    assert kept == [mine] and leaks == []
+    assert EvalIndex(humaneval).leak(mine) is None
 
 
 def test_dedupe_keeps_the_first_of_near_copies() -> None:
@@ -65,7 +64,8 @@ def test_dedupe_keeps_the_first_of_near_copies() -> None:
     b = ProblemRecord(
         id="b", source="jsonl", text='def f(x):\n    """Return the square of x, for any integer x."""\n\n'
     )
-    assert [r.id for r in dedupe([a, b])] == ["a"]
+    seen = Deduper()
+    assert [r.id for r in (a, b) if not seen.repeats(r)] == ["a"]
 
 
 def test_data_build_drops_evaluation_problems(tmp_path: Path, humaneval: list[ProblemRecord]) -> None:

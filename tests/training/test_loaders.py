@@ -29,8 +29,8 @@ def _jsonl(path: Path, rows: list[dict]) -> Path:
 
 def _all_validate(records) -> None:
     for record in records:
-        checked = validate_record(record, SandboxSettings())
-        assert checked is not None, f"{record.id}: its reference fails its own tests"
+        checked, why = validate_record(record, SandboxSettings())
+        assert checked is not None, f"{record.id}: its reference fails its own tests ({why})"
         assert checked.tests == record.tests, f"{record.id}: some tests fail on the reference"
 
 

@@ -55,9 +55,16 @@ class SourceConfig:
 @dataclass
 class DataConfig:
     sources: list[SourceConfig] = field(default_factory=list)
-    doctest_modules: list[str] = field(default_factory=list)  # mined by `data build` (stdlib / site-packages)
-    max_doctest_problems: int = 200
+    # mined by `data build`: module or package names, "stdlib", "site-packages", or paths of
+    # .py files / folders (documented functions become problems; see data/corpus.py)
+    doctest_modules: list[str] = field(default_factory=list)
+    exclude_modules: list[str] = field(default_factory=list)  # never mined (names and their submodules)
+    max_doctest_problems: int = 200  # mining stops once this many mined problems are kept; 0 = no limit
     max_tests_per_problem: int = 8
+    min_tests_per_problem: int = 5  # mined problems with fewer tests are dropped (loaded ones keep theirs)
+    max_mutants: int = 8  # AST mutants per reference, for the kill rate of its tests
+    min_mutant_kill_rate: float = 0.0  # mined problems whose tests kill no more than this are dropped
+    workers: int = 2  # mined problems checked in the sandbox at once
     max_text_chars: int = 4000  # problems with longer statements are dropped (prompt length)
     heldout_fraction: float = 0.2
     min_heldout: int = 1
@@ -305,6 +312,7 @@ def resolve_paths(cfg: TrainConfig, base: Path) -> None:
     cfg.model.base = _resolve(base, cfg.model.base)
     cfg.model.tokenizer = _resolve(base, cfg.model.tokenizer)
     cfg.data.mbpp_path = _resolve(base, cfg.data.mbpp_path)
+    cfg.data.doctest_modules = [_resolve(base, m) if m.startswith(".") else m for m in cfg.data.doctest_modules]
     for src in cfg.data.sources:
         src.path = _resolve(base, src.path)
 
@@ -328,6 +336,14 @@ def validate(cfg: TrainConfig) -> None:
         _check(src.kind in SOURCE_KINDS, f"[data].sources[{i}].kind", f"one of {', '.join(SOURCE_KINDS)}")
         _check(bool(src.path), f"[data].sources[{i}].path", "a hub id or a local file in the hub's schema")
     _check(0.0 < cfg.data.heldout_fraction < 1.0, "[data].heldout_fraction", "between 0 and 1 (exclusive)")
+    _check(cfg.data.min_tests_per_problem >= 1, "[data].min_tests_per_problem", "at least 1")
+    _check(
+        cfg.data.max_tests_per_problem >= cfg.data.min_tests_per_problem,
+        "[data].max_tests_per_problem",
+        f"at least [data].min_tests_per_problem ({cfg.data.min_tests_per_problem})",
+    )
+    _check(0.0 <= cfg.data.min_mutant_kill_rate < 1.0, "[data].min_mutant_kill_rate", "between 0 and 1 (1 excluded)")
+    _check(cfg.data.workers >= 1, "[data].workers", "at least 1")
     for name in cfg.data.eval_sets:
         _check(name in ("humaneval", "mbpp"), "[data].eval_sets", f"{name!r}: known sets are humaneval, mbpp")
     _check(cfg.prm.loss in PRM_LOSSES, "[prm].loss", f"one of {', '.join(PRM_LOSSES)}")

@@ -505,4 +505,21 @@ def _as_body(problem: Problem, code: str) -> str:
 
 
 def _join(parts: list[str]) -> str:
-    return "\n\n".join(p.strip("\n") for p in parts if p.strip()) + "\n"
+    """The parts as one program, their `from __future__` imports once and first (Python accepts
+    them nowhere else: a problem and the code written for it may both have one)."""
+    futures: list[str] = []
+    kept: list[str] = []
+    for part in parts:
+        lines = []
+        for line in part.strip("\n").splitlines():
+            if _FUTURE_IMPORT.match(line):
+                futures += [line.strip()] if line.strip() not in futures else []
+            else:
+                lines.append(line)
+        text = "\n".join(lines).strip("\n")
+        if text.strip():
+            kept.append(text)
+    return "\n\n".join(["\n".join(futures)] * bool(futures) + kept) + "\n"
+
+
+_FUTURE_IMPORT = re.compile(r"^from\s+__future__\s+import\s+[\w\s,]+$")

@@ -66,13 +66,22 @@ class EvalIndex:
 
     def __init__(self, eval_records: Iterable[ProblemRecord], threshold: float = 0.6):
         self.threshold = threshold
-        self.records = list(eval_records)
-        self._shingles = [shingles(r.text) for r in self.records]
+        self.records: list[ProblemRecord] = []
+        self._shingles: list[set[tuple[str, ...]]] = []
         self._inverted: dict[tuple[str, ...], list[int]] = defaultdict(list)
-        for i, sh in enumerate(self._shingles):
-            for s in sh:
-                self._inverted[s].append(i)
-        self._code = {code_key(s): r.id for r in self.records for s in r.solutions}
+        self._code: dict[str, str] = {}
+        for record in eval_records:
+            self.add(record)
+
+    def add(self, record: ProblemRecord) -> None:
+        i = len(self.records)
+        self.records.append(record)
+        sh = shingles(record.text)
+        self._shingles.append(sh)
+        for s in sh:
+            self._inverted[s].append(i)
+        for sol in record.solutions:
+            self._code.setdefault(code_key(sol), record.id)
 
     def leak(self, record: ProblemRecord) -> Leak | None:
         mine = shingles(record.text)
@@ -95,38 +104,14 @@ class EvalIndex:
         return None
 
 
-def remove_leaks(
-    records: Iterable[ProblemRecord], index: EvalIndex
-) -> tuple[list[ProblemRecord], list[Leak]]:
-    kept: list[ProblemRecord] = []
-    leaks: list[Leak] = []
-    for r in records:
-        leak = index.leak(r)
-        if leak is None:
-            kept.append(r)
-        else:
-            leaks.append(leak)
-    return kept, leaks
+class Deduper:
+    """Says whether a record's statement nearly repeats one it has seen (and remembers it if not)."""
 
+    def __init__(self, threshold: float = 0.9):
+        self.index = EvalIndex([], threshold)
 
-def dedupe(records: Iterable[ProblemRecord], threshold: float = 0.9) -> list[ProblemRecord]:
-    """Drop records whose statement nearly repeats an earlier one (the first is kept)."""
-    kept: list[ProblemRecord] = []
-    index = EvalIndex([], threshold)
-    for r in records:
-        if index.leak(r) is None:
-            kept.append(r)
-            index = _extend(index, r)
-    return kept
-
-
-def _extend(index: EvalIndex, record: ProblemRecord) -> EvalIndex:
-    i = len(index.records)
-    index.records.append(record)
-    sh = shingles(record.text)
-    index._shingles.append(sh)
-    for s in sh:
-        index._inverted[s].append(i)
-    for sol in record.solutions:
-        index._code.setdefault(code_key(sol), record.id)
-    return index
+    def repeats(self, record: ProblemRecord) -> bool:
+        if self.index.leak(record) is not None:
+            return True
+        self.index.add(record)
+        return False

@@ -4,7 +4,10 @@
 function prompt (signature + docstring) or a task in words (then the function is named
 `solution`, as the engine asks for it). `solutions` are complete programs defining the
 function; `tests` are test sources in the engine's format (one `assert ...` or one
-`def test_*(): ...` each) that call the function.
+`def test_*(): ...` each) that call the function. `test_kinds` says where each test came from
+when a source mixes origins (mined problems: "doctest" for the docstring's own examples,
+"derived" for inputs the build made up, with the reference's values); empty when every test
+is the source's own.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,7 @@ class ProblemRecord:
     tests: list[str] = field(default_factory=list)
     entry_point: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    test_kinds: list[str] = field(default_factory=list)  # parallel to `tests`, or empty
 
     def problem(self) -> Problem:
         return Problem.from_source(self.text)
@@ -48,6 +52,9 @@ class ProblemRecord:
         missing = [k for k in ("id", "source", "text") if k not in data]
         if missing:
             raise ValueError(f"problem record lacks {', '.join(missing)}: {json.dumps(data)[:200]}")
+        kinds = [str(k) for k in data.get("test_kinds") or []]
+        if kinds and len(kinds) != len(data.get("tests") or []):
+            raise ValueError(f"problem record {data['id']}: test_kinds must name one kind per test, or be empty")
         return cls(
             id=str(data["id"]),
             source=str(data["source"]),
@@ -56,7 +63,13 @@ class ProblemRecord:
             tests=[str(t) for t in data.get("tests") or []],
             entry_point=data.get("entry_point"),
             meta=dict(data.get("meta") or {}),
+            test_kinds=kinds,
         )
+
+    def keep_tests(self, kept: list[int]) -> ProblemRecord:
+        """This record with only the tests at the indices `kept` (their kinds kept in step)."""
+        kinds = [self.test_kinds[i] for i in kept] if self.test_kinds else []
+        return replace(self, tests=[self.tests[i] for i in kept], test_kinds=kinds)
 
 
 def stable_hash(text: str) -> str:
