@@ -20,6 +20,7 @@ HELPERS = '''
 """Small helpers, mined in the tests."""
 from __future__ import annotations
 
+import functools
 import math
 import random
 
@@ -82,6 +83,16 @@ def noisy(n: int) -> float:
     return n + random.random()
 
 
+@functools.lru_cache(maxsize=None)
+def fib(n: int) -> int:
+    """The n-th Fibonacci number (fib(0) = 0, fib(1) = 1).
+
+    >>> fib(10)
+    55
+    """
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
 def hypotenuse(a: float, b: float) -> float:
     """The length of the hypotenuse of a right triangle with legs a and b.
 
@@ -120,6 +131,14 @@ def test_a_doctest_problem_gets_derived_tests_that_kill_mutants(tmp_path: Path) 
     assert 5 <= len(record.tests) <= 8
     assert record.meta["mutants"] > 0 and record.meta["mutant_kill_rate"] > 0.5
     assert "def _clamp" in record.text and record.text.rstrip().endswith('"""')
+    assert _passes(record)
+
+
+def test_a_caching_decorator_stays_on_the_reference(tmp_path: Path) -> None:
+    record = check(_mined(tmp_path)["fib"], SETTINGS).record  # type: ignore[arg-type]
+    assert record is not None and "import functools" in record.text
+    assert "@functools.lru_cache(maxsize=None)\ndef fib(n: int) -> int:" in record.solutions[0]
+    assert "@functools" not in record.text.split("import functools", 1)[1]  # the statement shows the def alone
     assert _passes(record)
 
 

@@ -29,6 +29,9 @@ from o1coder_train.data.standalone import ModuleScope, NotStandalone, Standalone
 
 DOCTEST, DOCSTRING = "doctest", "docstring"
 MAX_SOURCE_CHARS = 4000
+# Decorators that change no result (they cache it): kept on the reference; any other makes the
+# function something else than its def says, and it is left out.
+CACHES = ("functools.lru_cache", "lru_cache", "functools.cache", "cache")
 MIN_STATEMENT_CHARS = 25  # a docstring shorter than this states no problem (without examples)
 MAX_CALLS = 48  # inputs tried per problem
 MAX_PROBES = 16  # of them probes picked by parameter; the rest vary them
@@ -125,7 +128,7 @@ def candidate(node: ast.FunctionDef, scope: ModuleScope, seed: int = 0) -> Candi
     doc = ast.get_docstring(node) or ""
     found = doctest_tests(doc, node.name) if ">>>" in doc else None
     source = DOCTEST if found is not None and found.tests else DOCSTRING
-    if node.decorator_list:
+    if not all(ast.unparse(d.func if isinstance(d, ast.Call) else d) in CACHES for d in node.decorator_list):
         return Rejected(source, node.name, "decorated")
     if hasattr(builtins, node.name):
         return Rejected(source, node.name, "named like a builtin")

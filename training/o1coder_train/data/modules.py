@@ -34,7 +34,7 @@ MACHINE = frozenset(
         "compileall", "sysconfig", "site", "platform", "getpass", "pwd", "grp", "socket", "ssl",
         "subprocess", "shutil", "tempfile", "glob", "pkgutil", "locale", "mimetypes", "netrc",
         "mailcap", "uuid", "multiprocessing", "concurrent", "asyncio", "signal", "threading",
-        "psutil", "platformdirs", "pip._internal", "pip._vendor.platformdirs", "setuptools.command",
+        "psutil", "platformdirs", "pip._vendor.platformdirs", "setuptools.command",
     }
 )  # fmt: skip
 SKIPPED_PARTS = frozenset({"tests", "test", "testing", "__main__", "setup", "conftest"})

@@ -40,7 +40,7 @@ class _NeedsModule(NotStandalone):
 @dataclass(frozen=True)
 class Standalone:
     preamble: str  # import lines, then the module statements the function needs ("" when none)
-    function: str  # the function's own source, decorators excluded (none are allowed)
+    function: str  # the function's own source, with its decorators
 
     def program(self) -> str:
         return (self.preamble + "\n\n\n" if self.preamble else "") + self.function
