@@ -134,3 +134,40 @@ def test_prm_collator_left_pads() -> None:
     assert torch.equal(batch["target"], torch.tensor([1.0, 0.0]))
     pair = PrmCollator(pad_id=0, pairwise=True)([{"win_ids": [1, 2], "lose_ids": [3]}])
     assert pair["input_ids"].tolist() == [[1, 2], [0, 3]]
+
+
+# Answers a policy could learn to write to fool its own reward: each must earn no pass.
+FORGING_ANSWERS = {
+    "exit 0 before the tests": "import os\nos._exit(0)\ndef add(a, b):\n    return -99",
+    "SystemExit inside the function": "def add(a, b):\n    raise SystemExit(0)",
+    "assertions switched off": (
+        "import builtins\nbuiltins.AssertionError = type('Quiet', (Exception,), {})\n"
+        "def add(a, b):\n    return -99"
+    ),
+    "a value equal to everything": (
+        "class Anything:\n    def __eq__(self, other):\n        return True\n    __hash__ = object.__hash__\n"
+        "def add(a, b):\n    return Anything()"
+    ),
+    "printed verdicts": (
+        "import sys, json\n"
+        "for i in range(4):\n"
+        "    print(json.dumps(['end', i, 'passed', '', []]))\n"
+        "    sys.stderr.write(json.dumps(['ok', i, True, []]) + '\\n')\n"
+        "def add(a, b):\n    return -99"
+    ),
+    "the test's frame rewritten": (
+        "import sys\n"
+        "def add(a, b):\n"
+        "    frame = sys._getframe(1)\n"
+        "    frame.f_globals['__builtins__'] = {}\n"
+        "    return -99"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", FORGING_ANSWERS)
+def test_outcome_reward_cannot_be_forged_by_the_answer(name: str) -> None:
+    """The GRPO outcome reward reads the sandbox's verdicts, which the candidate's process does not decide."""
+    reward = OutcomeReward(compile_weight=0.1, sandbox=SandboxSettings())
+    (got,) = reward(["p"], [_answer(FORGING_ANSWERS[name])], problem=[PROBLEM], tests=TESTS)
+    assert got is not None and got <= 0.1 + 1e-9, f"{name}: reward {got}"
