@@ -174,8 +174,10 @@ def test_a_sandbox_dies_with_its_parent(tmp_path, marked_python):
         parent.wait()
     # Each child was sent SIGKILL as its parent died (PR_SET_PDEATHSIG): wait for exactly that, no
     # clock. Without the signal the stuck child sleeps on, and this test hangs instead of passing.
-    for pid in children:
-        wait_for_exit(pid)
+    # A process started between the listing above and the kill is waited for too: until none is left.
+    while left := live_processes(marked_python):
+        for pid in left:
+            wait_for_exit(pid)
     assert live_processes(marked_python) == []
 
 
