@@ -39,6 +39,9 @@ GENERATED = (
     "manifest.json",
     "models.json",
     "report/summary.json",
+    "build.json",
+    "smoke.json",
+    "smoke.md",
 )
 # Examples of a user's project, not files of this repository.
 NOT_OURS = ("pkg/sub/mod.py",)

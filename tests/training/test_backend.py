@@ -7,7 +7,7 @@ import torch
 
 from o1coder.cancel import Cancelled, CancelToken
 from o1coder.models.backend import Backend, SampleParams
-from o1coder_train.backends import sample_token, yes_probability
+from o1coder_train.backends import sample_token, sample_tokens, yes_probability
 
 
 @pytest.mark.model  # the tokenizer comes from the default GGUF
@@ -77,3 +77,46 @@ def test_sampling_chain_respects_top_k_and_greedy() -> None:
     draws = {sample_token(logits, SampleParams(temperature=5.0, top_k=2, top_p=1.0), gen) for _ in range(50)}
     assert draws == {1, 2}
     assert float(yes_probability(torch.tensor([[2.0, 2.0, 0.0]]), [0], [1])) == pytest.approx(0.5)
+
+
+def test_rows_sampled_together_follow_each_rows_own_chain() -> None:
+    """Each row of one call keeps its own params and generator: greedy, top-k, top-p, temperature."""
+    logits = torch.tensor([[0.0, 5.0, 4.9, -3.0]] * 4)
+    params = [
+        SampleParams(temperature=0.0),
+        SampleParams(temperature=1.0, top_k=1),
+        SampleParams(temperature=1.0, top_k=4, top_p=0.3),  # the first token alone holds >= 0.3
+        SampleParams(temperature=5.0, top_k=2, top_p=1.0),
+    ]
+    seen: list[set[int]] = [set() for _ in params]
+    gens = [torch.Generator().manual_seed(i) for i in range(len(params))]
+    for _ in range(200):
+        for i, token in enumerate(sample_tokens(logits, params, gens)):
+            seen[i].add(token)
+    assert seen[:3] == [{1}, {1}, {1}] and seen[3] == {1, 2}
+
+
+def test_the_draw_picks_tokens_with_their_softmax_probability() -> None:
+    logits = torch.log(torch.tensor([0.5, 0.3, 0.2, 1e-9]))
+    params = SampleParams(temperature=1.0, top_k=3, top_p=1.0)
+    gen = torch.Generator().manual_seed(1234)  # fixed: the counts below are the same on every run
+    n = 4000
+    counts = torch.bincount(
+        torch.tensor([sample_token(logits, params, gen) for _ in range(n)]), minlength=4
+    ).tolist()
+    assert counts[3] == 0
+    for got, want in zip(counts[:3], (0.5, 0.3, 0.2), strict=True):
+        assert abs(got / n - want) < 0.03, counts
+
+
+def test_a_rows_draws_depend_on_its_seed_not_on_its_neighbours() -> None:
+    logits = torch.zeros(3, 50)
+    params = [SampleParams(temperature=1.0, top_k=50, top_p=1.0, seed=s) for s in (7, 8, 7)]
+
+    def draws(rows: list[int]) -> list[list[int]]:
+        gens = [torch.Generator().manual_seed(params[r].seed) for r in rows]
+        return [sample_tokens(logits[rows], [params[r] for r in rows], gens) for _ in range(20)]
+
+    together = draws([0, 1, 2])
+    alone = draws([0])
+    assert [d[0] for d in together] == [d[0] for d in alone] == [d[2] for d in together]

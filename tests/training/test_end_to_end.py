@@ -13,7 +13,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -22,20 +21,10 @@ from o1coder.engine.prompts import PROMPT_VERSION
 from o1coder.models.manifest import load_manifest
 from o1coder_train.cli import main
 from o1coder_train.run import read_jsonl
+from o1coder_train.smoke import STEPS
 
 TINY_CONFIG = Path(__file__).resolve().parents[2] / "training" / "configs" / "tiny-cpu.toml"
-STAGES = [
-    ["data", "build"],
-    ["tcg-sft"],
-    ["tcg-dpo"],
-    ["synthesize"],
-    ["policy-sft"],
-    ["prm"],
-    ["rl"],
-    ["loop"],
-    ["export"],
-    ["report"],
-]
+SMOKE_SCRIPT = Path(__file__).resolve().parents[2] / "training" / "gpu" / "smoke.sh"
 PROBLEM = 'def add(a, b):\n    """Return the sum of a and b.\n\n    >>> add(1, 2)\n    3\n    """\n'
 
 
@@ -60,12 +49,42 @@ def _o1coder(*args: str, env: dict[str, str], timeout: int = 300) -> subprocess.
 def test_tiny_pipeline_end_to_end(tmp_path: Path, tiny_model_dir: Path) -> None:
     config = _config(tmp_path, tiny_model_dir)
     run = tmp_path / "run"
-    timings = {}
-    for argv in STAGES:
-        started = time.monotonic()
-        assert main([*argv, "--config", str(config)]) == 0, f"o1coder-train {' '.join(argv)} failed"
-        timings[" ".join(argv)] = round(time.monotonic() - started, 1)
-    print("stage seconds:", json.dumps(timings))
+    # The GPU smoke script itself, on the tiny config: every stage once, each measured.
+    out = tmp_path / "out"
+    out.mkdir()
+    env = {
+        **os.environ,
+        "PYTHON": sys.executable,
+        "SMOKE_CONFIG": str(config),
+        "SMOKE_RUN": str(run),
+        "SMOKE_PIECES": str(tmp_path / "no-pieces"),  # no GGUF pieces: the config's base is used
+        "OUT": str(out),
+    }
+    script = subprocess.run(["bash", str(SMOKE_SCRIPT), "run", "3000"], capture_output=True, text=True, env=env)
+    assert script.returncode == 0, script.stdout[-4000:] + script.stderr[-4000:]
+    assert {"smoke.md", "smoke.json", "metrics.jsonl", "ran.jsonl", "smoke.log"} <= {p.name for p in out.iterdir()}
+    smoke = json.loads((out / "smoke.json").read_text())
+    costs = {s["stage"]: s for s in smoke["stages"]}
+    assert list(costs) == list(STEPS) and all(s["status"] == "ok" for s in smoke["stages"])
+    for stage in ("eval-base", "tcg-sft", "tcg-dpo", "synthesize", "plain-generate", "loop"):
+        assert costs[stage]["generated_tokens"] > 0 and costs[stage]["generated_per_second"] > 0, stage
+    for stage in ("tcg-sft", "tcg-dpo", "policy-sft", "prm"):
+        assert costs[stage]["training_tokens"] > 0 and costs[stage]["training_per_second"] > 0, stage
+    assert costs["rl"]["generated_tokens"] > 0  # GRPO's sampling, counted through transformers' generate
+    assert all(s["peak_gpu_mib"] is None for s in smoke["stages"])  # no GPU here
+    metrics = smoke["metrics"]
+    assert {k: v is not None for k, v in metrics["tcg_pass_rate"].items()} == dict.fromkeys(
+        ("base", "sft", "dpo"), True
+    )
+    assert metrics["prm_accuracy"]["train"] is not None and metrics["pass_at_1"]["loop_r1"] is not None
+    assert metrics["pass_at_1"]["base"] is not None
+    assert smoke["synthesis_vs_plain"]["plain_over_synthesis"] > 0
+    synthesized = read_jsonl(run / "metrics.jsonl")
+    merged = [r for r in synthesized if r["stage"] == "synthesize" and r.get("concurrent") == 2]
+    assert merged and merged[0]["merged_calls"] > 0  # two searches at once over one model (batching.py)
+    table = (out / "smoke.md").read_text()
+    assert "| tcg-dpo | ok |" in table and "TCG pass rate on reference code | base" in table
+    print(table)
 
     # What ran, with what.
     records = read_jsonl(run / "ran.jsonl")

@@ -30,6 +30,7 @@ from o1coder.models.backend import (
     judgement_ids,
     plain_chat,
 )
+from o1coder_train.measure import GENERATED
 
 _EOG_NAMES = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<end_of_turn>", "</s>")
 
@@ -212,12 +213,17 @@ class TransformersBackend(TextBackend):
             past = out.past_key_values
             logits = out.logits[:, -1, :].float()
             next_pos = positions[:, -1:] + 1
+            for row in rows:
+                if row.params.max_tokens <= 0:
+                    row.finish, row.text = "length", ""
             while True:
-                for i, row in enumerate(rows):
-                    if row.finish is None and row.params.max_tokens <= 0:
-                        row.finish = "length"
-                    if row.finish is None:
-                        self._accept(row, row.sample(logits[i]))
+                live = [i for i, row in enumerate(rows) if row.finish is None]
+                if live:
+                    picked = sample_tokens(
+                        logits[live], [rows[i].params for i in live], [rows[i].generator for i in live]
+                    )
+                    for i, token in zip(live, picked, strict=True):
+                        self._accept(rows[i], token)
                 if all(r.finish is not None for r in rows):
                     break
                 if cancel is not None:
@@ -237,35 +243,46 @@ class TransformersBackend(TextBackend):
                 past = out.past_key_values
                 logits = out.logits[:, -1, :].float()
                 next_pos = next_pos + 1
+        seconds = time.monotonic() - started
         self.counters.calls += 1
         self.counters.prompt_tokens_evaluated += sum(len(p) for p in prefixes)
-        self.counters.decode_seconds += time.monotonic() - started
+        self.counters.decode_seconds += seconds
         results = []
         for row, prefix in zip(rows, prefixes, strict=True):
             self.counters.tokens_generated += len(row.tokens)
             self.tree.add(list(prefix) + row.tokens)
             results.append(Continuation(row.tokens, row.text, row.finish or "length", row.stop_string))
+        GENERATED.add(sum(len(r.tokens) for r in rows), seconds)
         return results
 
     def _accept(self, row: _Row, token: int) -> None:
+        """Take one sampled token; end the row on an end-of-generation token, a stop string or its length.
+
+        A stop string can only appear where the text ends, so each step decodes just the last
+        tokens (enough for the longest stop string even at one byte per token); the whole text
+        is decoded once, when the row ends.
+        """
         row.tokens.append(token)
         if token in self.eog:
             row.finish = "eos"
             row.text = self.detokenize(row.tokens[:-1])
             return
-        row.text = self.detokenize(row.tokens)
-        hit = find_stop(row.text, row.params.stop)
-        if hit is not None:
-            at, row.stop_string = hit
-            row.text = row.text[:at]
-            row.finish = "stop"
-            return
+        stops = row.params.stop
+        if stops and any(s in self.detokenize(row.tokens[-row.tail :]) for s in stops):
+            text = self.detokenize(row.tokens)
+            hit = find_stop(text, stops)
+            if hit is not None:
+                at, row.stop_string = hit
+                row.text = text[:at]
+                row.finish = "stop"
+                return
         if len(row.tokens) >= row.params.max_tokens:
             row.finish = "length"
+            row.text = self.detokenize(row.tokens)
 
 
 class _Row:
-    """One sequence being generated, with its own seeded generator."""
+    """One sequence being generated, with its own seeded generator (on the CPU: see sample_tokens)."""
 
     def __init__(self, params: SampleParams, device: torch.device):
         self.params = params
@@ -273,29 +290,49 @@ class _Row:
         self.text = ""
         self.finish: str | None = None
         self.stop_string: str | None = None
-        self.generator = torch.Generator(device=device)
+        self.generator = torch.Generator()
         self.generator.manual_seed(params.seed & 0xFFFFFFFF)
+        # tokens whose text can hold the longest stop string (a token may be a single byte)
+        self.tail = 4 * max((len(s) for s in params.stop), default=0) + 2
 
-    def sample(self, logits: torch.Tensor) -> int:
-        return sample_token(logits, self.params, self.generator)
+
+def sample_tokens(
+    logits: torch.Tensor, params: Sequence[SampleParams], generators: Sequence[torch.Generator | None]
+) -> list[int]:
+    """One token per row of `logits` (rows, vocab), each by llama.cpp's chain with its own params:
+    greedy at temperature 0, else top-k -> top-p -> temperature -> a draw from its generator.
+
+    The rows are sampled together, one tensor operation per step of the chain: the draw is
+    Gumbel-max (the argmax of the kept logits / temperature plus Gumbel noise, which picks
+    each kept token with its softmax probability), the noise drawn on the CPU from each row's
+    own generator. One copy back to the host for the whole batch.
+    """
+    rows, vocab = logits.shape
+    temperature = torch.tensor([p.temperature for p in params], dtype=torch.float32)
+    greedy = temperature <= 0
+    k = vocab if any(p.top_k <= 0 for p in params) else min(vocab, max(p.top_k for p in params))
+    values, index = torch.topk(logits, k, dim=-1)  # sorted, largest first
+    position = torch.arange(k).expand(rows, k)
+    top_k = torch.tensor([p.top_k if p.top_k > 0 else vocab for p in params])
+    keep = position < top_k[:, None]
+    probs = torch.softmax(values.masked_fill(~keep.to(values.device), float("-inf")), dim=-1)
+    before = (torch.cumsum(probs, dim=-1) - probs).cpu()  # mass of the tokens ranked above each
+    top_p = torch.tensor([p.top_p for p in params], dtype=before.dtype)
+    keep &= (before < top_p[:, None]) | (top_p[:, None] >= 1.0)
+    keep[:, 0] = True
+    noise = torch.stack(
+        [torch.rand(k, generator=g) if g is not None else torch.rand(k) for g in generators]
+    ).clamp_(1e-10, 1.0 - 1e-7)
+    gumbel = -torch.log(-torch.log(noise))
+    scaled = values.float().cpu() / temperature.clamp(min=1e-6)[:, None] + gumbel
+    scaled = scaled.masked_fill(~keep, float("-inf"))
+    choice = torch.where(greedy, torch.zeros(rows, dtype=torch.long), scaled.argmax(dim=-1))
+    return index.cpu().gather(1, choice[:, None]).squeeze(1).tolist()
 
 
 def sample_token(logits: torch.Tensor, params: SampleParams, generator: torch.Generator | None = None) -> int:
-    """llama.cpp's chain: greedy at temperature 0, else top-k -> top-p -> temperature -> draw."""
-    if params.temperature <= 0:
-        return int(torch.argmax(logits))
-    if params.top_k > 0:
-        values, index = torch.topk(logits, min(params.top_k, logits.shape[-1]))
-    else:
-        values, index = torch.sort(logits, descending=True)
-    if params.top_p < 1.0:
-        probs = torch.softmax(values, dim=-1)
-        cum = torch.cumsum(probs, dim=-1)
-        keep = int(torch.searchsorted(cum, torch.tensor(params.top_p, device=cum.device)).item()) + 1
-        values, index = values[:keep], index[:keep]
-    probs = torch.softmax(values / params.temperature, dim=-1)
-    choice = torch.multinomial(probs, 1, generator=generator)
-    return int(index[choice])
+    """`sample_tokens` for one row (`logits` of shape (vocab,))."""
+    return sample_tokens(logits[None, :], [params], [generator])[0]
 
 
 def yes_probability(logits: torch.Tensor, yes_ids: Sequence[int], no_ids: Sequence[int]) -> torch.Tensor:
@@ -372,7 +409,9 @@ class VLLMBackend(TransformersBackend):
             results.append(Continuation(tokens, c.text, finish, stop))
             self.counters.tokens_generated += len(tokens)
             self.tree.add(list(prefix) + tokens)
+        seconds = time.monotonic() - started
         self.counters.calls += 1
         self.counters.prompt_tokens_evaluated += sum(len(p) for p in prefixes)
-        self.counters.decode_seconds += time.monotonic() - started
+        self.counters.decode_seconds += seconds
+        GENERATED.add(sum(len(c.tokens) for c in results), seconds)
         return results

@@ -1,7 +1,8 @@
 """`o1coder-train STAGE --config run.toml`: run one stage of the training pipeline.
 
 Stages: base, data build, tcg-sft, tcg-dpo, synthesize, policy-sft, prm, rl, loop, export, report
-(and tiny-model, which writes the tiny random model the CPU config and the tests use).
+(and tiny-model, which writes the tiny random model the CPU config and the tests use; and smoke,
+which runs every stage once and measures each).
 A finished stage is skipped when run again (its done.json marker); `--force` reruns it.
 An interrupted stage resumes: trainers from their last checkpoint, synthesis and pair
 building from the last finished problem.
@@ -17,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from o1coder_train.config import ConfigError, TrainConfig, load_config
+from o1coder_train.config import ConfigError, TrainConfig, load_config, merge, parse_override
 
 STAGES: dict[str, str] = {
     "base": "o1coder_train.stages.base",
@@ -54,6 +55,13 @@ def make_parser() -> argparse.ArgumentParser:
         p.add_argument("--config", required=True, type=Path, help="run.toml (see training/configs/)")
         p.add_argument("--run-dir", type=Path, help="override run_dir of the config")
         p.add_argument("--force", action="store_true", help="rerun even if the stage finished before")
+        p.add_argument(
+            "--set",
+            action="append",
+            default=[],
+            metavar="SECTION.KEY=VALUE",
+            help="override one config value (TOML syntax), e.g. --set model.base=/tmp/m/model.gguf",
+        )
 
     data = sub.add_parser("data", help="training data: `data build`")
     data.add_argument("action", choices=["build"])
@@ -63,6 +71,11 @@ def make_parser() -> argparse.ArgumentParser:
         common(p)
         if name == "loop":
             p.add_argument("--rounds", type=int, help="override [loop].rounds")
+    smoke = sub.add_parser(
+        "smoke",
+        help="every stage once, each measured (seconds, tokens/s, peak GPU memory) — the GPU smoke run",
+    )
+    common(smoke)
     tiny = sub.add_parser(
         "tiny-model", help="write a tiny random Qwen2 model with the default model's tokenizer"
     )
@@ -77,6 +90,8 @@ def make_parser() -> argparse.ArgumentParser:
 
 def _load(args: argparse.Namespace) -> TrainConfig:
     overrides: dict[str, Any] = {}
+    for text in args.set:
+        merge(overrides, parse_override(text))
     cfg = load_config(args.config, overrides)
     if args.run_dir:
         cfg.run_dir = str(args.run_dir.expanduser().resolve())
@@ -135,6 +150,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(out)
             return 0
         cfg = _load(args)
+        if args.stage == "smoke":
+            from o1coder_train.smoke import run_smoke
+
+            summary = run_smoke(cfg, force=args.force)
+            print((Path(summary["run_dir"]) / "smoke.md").read_text())
+            return 0 if summary["ok"] else 1
         result = run_stage(cfg, args.stage, force=args.force)
     except ConfigError as exc:
         print(f"o1coder-train: config error: {exc}", file=sys.stderr)

@@ -130,6 +130,11 @@ class SynthesizeConfig:
     use_dataset_tests: bool = True  # search against the dataset's tests (plus the TCG's)
     prm: str = "base"  # which PRM scores steps during search: "base" or "trained" (once `prm` ran)
     rationalize: bool = False  # attach the reference as a code step to trees without a correct leaf
+    # problems searched at once over one loaded model, their model calls merged into one batch
+    # (`o1coder_train.batching`); 1 = one search at a time
+    concurrent: int = 1
+    batch_size: int = 16  # rows per forward pass of a transformers backend (merged calls are split by it)
+    batch_wait_seconds: float = 0.02  # how long a waiting call waits for others before its batch goes
 
 
 @dataclass
@@ -219,12 +224,46 @@ def load_config(path: Path | str, overrides: dict[str, Any] | None = None) -> Tr
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    data.update(overrides or {})
+    merge(data, overrides or {})
     cfg = from_dict(data)
     cfg.source = str(path.resolve())
     resolve_paths(cfg, path.resolve().parent)
     validate(cfg)
     return cfg
+
+
+def merge(into: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """Nested update: tables are merged key by key, other values replaced."""
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            merge(into[key], value)
+        else:
+            into[key] = value
+    return into
+
+
+def parse_override(text: str) -> dict[str, Any]:
+    """`section.key=value` (value in TOML, or a bare string) as a nested dict.
+
+    >>> parse_override("model.base=/tmp/m/model.gguf")
+    {'model': {'base': '/tmp/m/model.gguf'}}
+    >>> parse_override("synthesize.search.budgetTokens=800")
+    {'synthesize': {'search': {'budgetTokens': 800}}}
+    """
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {text!r}: write SECTION.KEY=VALUE, e.g. --set model.device=cuda")
+    try:
+        value: Any = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    out: dict[str, Any] = {}
+    node = out
+    *tables, last = [part.strip() for part in key.split(".")]
+    for table in tables:
+        node = node.setdefault(table, {})
+    node[last] = value
+    return out
 
 
 def from_dict(data: dict[str, Any]) -> TrainConfig:
@@ -355,6 +394,9 @@ def validate(cfg: TrainConfig) -> None:
     )
     _check(cfg.rl.outcome_weight >= 0 and cfg.rl.process_weight >= 0, "[rl]", "reward weights must be >= 0")
     _check(cfg.loop.rounds >= 1, "[loop].rounds", "at least 1")
+    _check(cfg.synthesize.concurrent >= 1, "[synthesize].concurrent", "at least 1 (problems searched at once)")
+    _check(cfg.synthesize.batch_size >= 1, "[synthesize].batch_size", "at least 1")
+    _check(cfg.synthesize.batch_wait_seconds >= 0, "[synthesize].batch_wait_seconds", "0 or more")
     _check(cfg.loop.eval_strategy in STRATEGIES, "[loop].eval_strategy", f"one of {', '.join(STRATEGIES)}")
     _check(cfg.loop.eval_num_tests >= 1, "[loop].eval_num_tests", "at least 1")
     for q in cfg.export.quants:

@@ -211,7 +211,15 @@ def run(cfg: TrainConfig, rd: RunDir, round_: int | None = None) -> dict[str, An
     output_dir = rd.stage_dir(STAGE, round_) / "trainer"
     from transformers import TrainingArguments
 
-    args = TrainingArguments(**training_arguments(cfg, stage, output_dir, remove_unused_columns=False))
+    args = TrainingArguments(
+        **training_arguments(
+            cfg,
+            stage,
+            output_dir,
+            remove_unused_columns=False,
+            include_num_input_tokens_seen="non_padding",  # logged as num_input_tokens_seen
+        )
+    )
     model = load_model(init, dtype=cfg.model.dtype, device=cfg.model.device)
     lora = peft_config(stage)
     if lora is not None:

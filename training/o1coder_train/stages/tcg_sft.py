@@ -3,7 +3,8 @@
 Prompt: the engine's TCG prompt for the problem (chat template + `tcg_answer_start`); target:
 the record's validated tests as `assert` lines closing the code block. Afterwards the pass rate
 of the tests the model generates (through the engine's `generate_tests`) on the reference code
-of held-out problems is measured and logged as `tcg_pass_rate` (after: "sft").
+of held-out problems is measured and logged as `tcg_pass_rate`, for the base model before
+training (after: "base") and for the trained one (after: "sft").
 """
 
 from __future__ import annotations
@@ -57,9 +58,11 @@ def run(cfg: TrainConfig, rd: RunDir, round_: int | None = None) -> dict[str, An
     init = base_model_dir(cfg, rd)
     text = TextBackend(tokenizer_at(cfg, init))
     rows, skipped = build_rows(cfg, rd, text)
+    before = evaluate(cfg, rd, init, cfg.tcg_sft.eval_problems, cfg.tcg_sft.num_tests)
+    rd.metrics(STAGE).log({**before, "after": "base"})
     out, metrics = run_sft(cfg, rd, cfg.tcg_sft, rows, init=init, out_name="tcg-sft", stage_name=STAGE)
     rd.set_model("tcg", out)
     metrics["skipped_problems"] = skipped
     evaluation = evaluate(cfg, rd, out, cfg.tcg_sft.eval_problems, cfg.tcg_sft.num_tests)
     rd.metrics(STAGE).log({**evaluation, "after": "sft"})
-    return {**metrics, **evaluation}
+    return {**metrics, **evaluation, "tcg_pass_rate_base": before["tcg_pass_rate"]}
