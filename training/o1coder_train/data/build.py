@@ -37,7 +37,7 @@ from o1coder_train.data.corpus import CorpusSettings, mined_problems
 from o1coder_train.data.dedup import Deduper, EvalIndex, Leak
 from o1coder_train.data.derive import DeriveSettings
 from o1coder_train.data.difficulty import DifficultySettings, measure
-from o1coder_train.data.generator import BATCH, Generator, open_generator
+from o1coder_train.data.generator import Generator, open_generator
 from o1coder_train.data.loaders import LoadStats, load_humaneval, load_source
 from o1coder_train.data.modules import module_files
 from o1coder_train.data.records import ProblemRecord, read_records, stable_hash, write_records
@@ -252,7 +252,7 @@ def _self_generated(cfg: TrainConfig, run: RunDir, generator: Generator, index: 
         min_kill_rate=data.min_mutant_kill_rate,
         max_text_chars=data.max_text_chars,
         seed=cfg.seed,
-        batch=BATCH,
+        batch=generator.batch,
     )
     cache = CheckCache(run.data_dir / SELFGEN_CACHE_FILE)
     made = self_generated_problems(found, generator.backend, generator.name, settings, index, seen, cache, run.progress)

@@ -20,8 +20,10 @@ from typing import Any
 from o1coder_train.config import TrainConfig
 from o1coder_train.run import RunDir, StageError
 
-# Sequences decoded together by the llama.cpp backend (self-generation batches this many seeds).
+# Seeds asked at once (one generate call): sequences decoded together by llama.cpp on a CPU;
+# transformers (a GPU) takes wider batches.
 BATCH = 4
+GPU_BATCH = 16
 
 
 @dataclass
@@ -29,6 +31,7 @@ class Generator:
     backend: Any  # an o1coder.models.backend.Backend
     name: str  # what the caches key results by: the model file or directory, and the backend
     kind: str  # llama | transformers
+    batch: int = BATCH  # seeds asked at once
 
     def close(self) -> None:
         close = getattr(self.backend, "close", None)
@@ -85,5 +88,5 @@ def open_generator(cfg: TrainConfig, run: RunDir) -> Generator:
         from o1coder_train.stages.base import ensure_base
 
         path = ensure_base(cfg, run)
-    backend = load_backend(cfg, path, "data-generator", batch_size=BATCH)
-    return Generator(backend, f"transformers:{path.name}", "transformers")
+    backend = load_backend(cfg, path, "data-generator", batch_size=GPU_BATCH)
+    return Generator(backend, f"transformers:{path.name}", "transformers", GPU_BATCH)
