@@ -82,6 +82,9 @@ class DataConfig:
     # name added with `o1coder models add`, a .gguf path or a transformers directory; "" = [model].base
     generator: str = ""
     generator_backend: str = "auto"  # auto (llama.cpp for a GGUF, else transformers) | llama | transformers
+    # llama.cpp threads; 0 = every core (up to 16). On a CPU shared with other work, fewer threads than
+    # cores decode faster (llama.cpp's threads wait for each other at every step)
+    generator_threads: int = 0
     generator_temperature: float = 0.7
     generator_max_tokens: int = 450  # per self-generated problem (statement, reference and tests)
     # per source, this many kept problems are solved by the model with the engine's greedy strategy:
@@ -376,6 +379,7 @@ def validate(cfg: TrainConfig) -> None:
         "[data].generator_backend",
         f"one of {', '.join(GENERATOR_BACKENDS)}",
     )
+    _check(data.generator_threads >= 0, "[data].generator_threads", "0 (every core) or a number of threads")
     _check(data.generator_temperature >= 0, "[data].generator_temperature", "0 (greedy) or more")
     _check(data.generator_max_tokens >= 16, "[data].generator_max_tokens", "at least 16")
     _check(data.difficulty_max_tokens >= 16, "[data].difficulty_max_tokens", "at least 16")

@@ -74,7 +74,7 @@ def open_generator(cfg: TrainConfig, run: RunDir) -> Generator:
             )
         from o1coder.models.llama_backend import LlamaBackend
 
-        threads = max(1, min(os.cpu_count() or 2, 16))
+        threads = cfg.data.generator_threads or max(1, min(os.cpu_count() or 2, 16))
         backend = LlamaBackend(path, n_ctx=8192, n_threads=threads, n_seq=2 * BATCH, name="data-generator")
         return Generator(backend, f"llama:{path.name}", "llama")
     from o1coder_train.stages.common import load_backend
