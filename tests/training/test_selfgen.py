@@ -386,6 +386,7 @@ def test_data_build_with_the_real_model_reports_its_structure(tmp_path: Path, de
         seed_modules=["heapq"],
         generator=str(default_model_path),
         generator_max_tokens=160,
+        generator_threads=1,
         difficulty_sample=1,
         difficulty_max_tokens=96,
     )
