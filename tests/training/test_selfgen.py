@@ -405,3 +405,28 @@ def test_data_build_with_the_real_model_reports_its_structure(tmp_path: Path, de
             assert difficulty["model"] == stats["model"]
     cached = CheckCache(rd.data_dir / "selfgen-cache.jsonl")
     assert len(cached.entries) >= 3
+
+
+@pytest.mark.model  # the tiny model's tokenizer comes from the default GGUF
+def test_the_transformers_backend_serves_the_data_build(tmp_path: Path, tiny_model_dir: Path) -> None:
+    """The GPU path on a CPU: [data].generator a transformers directory (the tiny random model)."""
+    cfg = _build_config(
+        tmp_path,
+        self_generated=2,
+        generator=str(tiny_model_dir),
+        generator_backend="transformers",
+        generator_max_tokens=16,
+        difficulty_sample=1,
+        difficulty_max_tokens=16,
+    )
+    cfg.model.device = "cpu"
+    rd = RunDir(cfg)
+    build(cfg, rd)
+    report = json.loads((rd.data_dir / "build.json").read_text())
+    made = report["sources"][SOURCE]
+    assert made["mined"] == 2 and made["kept"] + sum(made["failed"].values()) == 2
+    assert report["self_generation"]["model"] == f"transformers:{tiny_model_dir.name}"
+    assert report["self_generation"]["tokens_per_problem"] <= 16
+    for source in report["sources"].values():
+        if source["kept"]:
+            assert source["difficulty"]["sampled"] == 1
