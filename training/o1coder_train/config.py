@@ -20,6 +20,7 @@ from o1coder.config import ROLES, STRATEGIES, SearchSettings, Settings, Settings
 PRM_LOSSES = ("pointwise-mse", "pointwise-ce", "pairwise")
 SOURCE_KINDS = ("taco", "apps", "mbpp", "codecontests", "jsonl")
 QUANTS = ("Q8_0", "Q4_K_M", "F16")
+GENERATOR_BACKENDS = ("auto", "llama", "transformers")
 
 
 class ConfigError(ValueError):
@@ -72,6 +73,24 @@ class DataConfig:
     mbpp_path: str = ""  # local MBPP copy for dedup; when empty, MBPP dedup is skipped with a warning
     dedup_threshold: float = 0.6  # Jaccard similarity of word 5-grams above which a problem is a leak
     validate: bool = True  # run each reference solution on its tests in the sandbox
+    # Self-generated problems (OSS-Instruct style, data/selfgen.py): the model writes a problem, a
+    # reference and tests, seeded by a documented function of `seed_modules`; kept only when the
+    # sandbox passes the reference on at least min_tests_per_problem of its tests and they kill a mutant.
+    self_generated: int = 0  # seeds the model writes a problem for (problems attempted); 0 = off
+    seed_modules: list[str] = field(default_factory=list)  # as doctest_modules; default: doctest_modules
+    # The model `data build` runs (self-generated problems, the difficulty sample): a catalog name, a
+    # name added with `o1coder models add`, a .gguf path or a transformers directory; "" = [model].base
+    generator: str = ""
+    generator_backend: str = "auto"  # auto (llama.cpp for a GGUF, else transformers) | llama | transformers
+    # llama.cpp threads; 0 = every core (up to 16). On a CPU shared with other work, fewer threads than
+    # cores decode faster (llama.cpp's threads wait for each other at every step)
+    generator_threads: int = 0
+    generator_temperature: float = 0.7
+    generator_max_tokens: int = 450  # per self-generated problem (statement, reference and tests)
+    # per source, this many kept problems are solved by the model with the engine's greedy strategy:
+    # its pass rate and a histogram of the fraction of tests passed go into data/build.json; 0 = off
+    difficulty_sample: int = 0
+    difficulty_max_tokens: int = 512  # the greedy answer's token cap
 
 
 @dataclass
@@ -352,6 +371,9 @@ def resolve_paths(cfg: TrainConfig, base: Path) -> None:
     cfg.model.tokenizer = _resolve(base, cfg.model.tokenizer)
     cfg.data.mbpp_path = _resolve(base, cfg.data.mbpp_path)
     cfg.data.doctest_modules = [_resolve(base, m) if m.startswith(".") else m for m in cfg.data.doctest_modules]
+    cfg.data.seed_modules = [_resolve(base, m) if m.startswith(".") else m for m in cfg.data.seed_modules]
+    if cfg.data.generator.startswith("."):
+        cfg.data.generator = _resolve(base, cfg.data.generator)
     for src in cfg.data.sources:
         src.path = _resolve(base, src.path)
 
@@ -383,6 +405,23 @@ def validate(cfg: TrainConfig) -> None:
     )
     _check(0.0 <= cfg.data.min_mutant_kill_rate < 1.0, "[data].min_mutant_kill_rate", "between 0 and 1 (1 excluded)")
     _check(cfg.data.workers >= 1, "[data].workers", "at least 1")
+    data = cfg.data
+    _check(data.self_generated >= 0, "[data].self_generated", "0 (off) or the number of problems to attempt")
+    _check(
+        not data.self_generated or bool(data.seed_modules or data.doctest_modules),
+        "[data].seed_modules",
+        "self-generated problems need seeds: name modules here or in [data].doctest_modules (e.g. [\"stdlib\"])",
+    )
+    _check(data.difficulty_sample >= 0, "[data].difficulty_sample", "0 (off) or problems per source")
+    _check(
+        data.generator_backend in GENERATOR_BACKENDS,
+        "[data].generator_backend",
+        f"one of {', '.join(GENERATOR_BACKENDS)}",
+    )
+    _check(data.generator_threads >= 0, "[data].generator_threads", "0 (every core) or a number of threads")
+    _check(data.generator_temperature >= 0, "[data].generator_temperature", "0 (greedy) or more")
+    _check(data.generator_max_tokens >= 16, "[data].generator_max_tokens", "at least 16")
+    _check(data.difficulty_max_tokens >= 16, "[data].difficulty_max_tokens", "at least 16")
     for name in cfg.data.eval_sets:
         _check(name in ("humaneval", "mbpp"), "[data].eval_sets", f"{name!r}: known sets are humaneval, mbpp")
     _check(cfg.prm.loss in PRM_LOSSES, "[prm].loss", f"one of {', '.join(PRM_LOSSES)}")

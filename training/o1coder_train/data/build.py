@@ -1,19 +1,23 @@
 """`o1coder-train data build`: the training problems of a run, built offline when need be.
 
-Two kinds of source are merged:
+Three kinds of source are merged:
 
 - loaded (`[data].sources`: hub datasets or local copies, local JSONL): statements that are
   too long, near-duplicates and anything resembling an evaluation problem are dropped, then
   every reference runs on its tests in the sandbox (tests it fails are dropped, problems left
   without tests too) and its AST mutants on the kept tests (their kill rate is recorded);
 - mined (`[data].doctest_modules`): documented functions of installed modules, with their
-  doctests and derived tests (`corpus`, `derive`).
+  doctests and derived tests (`corpus`, `derive`);
+- self-generated (`[data].self_generated`, OSS-Instruct style): the model (`[data].generator`,
+  `generator`) writes a problem, a reference and tests seeded by a real function, kept when
+  its reference passes enough of its tests in the sandbox and they kill a mutant (`selfgen`).
 
 Near-copies across sources are dropped, and the rest split deterministically into
 data/train.jsonl and data/heldout.jsonl. data/build.json reports per source what was offered,
-kept and why the rest was not, tests per problem and mutant-kill rates (`report`). It has no
-pass rate of the default model on the problems: that needs the model, which a data build
-does not load.
+kept and why the rest was not, tests per problem and mutant-kill rates (`report`), and, with
+`[data].difficulty_sample`, the model's greedy pass rate on a sample of each source's kept
+problems with a histogram of the fraction of tests passed (`difficulty`). Only these two parts
+load a model; the rest of the build needs none.
 """
 
 from __future__ import annotations
@@ -32,12 +36,19 @@ from o1coder_train.data.cache import CheckCache
 from o1coder_train.data.corpus import CorpusSettings, mined_problems
 from o1coder_train.data.dedup import Deduper, EvalIndex, Leak
 from o1coder_train.data.derive import DeriveSettings
+from o1coder_train.data.difficulty import DifficultySettings, measure
+from o1coder_train.data.generator import Generator, open_generator
 from o1coder_train.data.loaders import LoadStats, load_humaneval, load_source
+from o1coder_train.data.modules import module_files
 from o1coder_train.data.records import ProblemRecord, read_records, stable_hash, write_records
 from o1coder_train.data.report import SourceReport
+from o1coder_train.data.selfgen import SOURCE as SELFGEN_SOURCE
+from o1coder_train.data.selfgen import SelfGenerated, SelfGenSettings, seeds, self_generated_problems
 from o1coder_train.run import RunDir
 
 CACHE_FILE = "mined-cache.jsonl"
+SELFGEN_CACHE_FILE = "selfgen-cache.jsonl"
+DIFFICULTY_CACHE_FILE = "difficulty-cache.jsonl"
 
 
 def eval_records(cfg: DataConfig) -> tuple[list[ProblemRecord], dict[str, Any]]:
@@ -184,9 +195,33 @@ def build(cfg: TrainConfig, run: RunDir) -> dict[str, Any]:
             "seconds": round(corpus.seconds, 1),
             "cache_hits": corpus.cache_hits,
         }
+    generator: Generator | None = None
+    extra: dict[str, Any] = {}
+    try:
+        if data.self_generated:
+            generator = open_generator(cfg, run)
+            for report in reports.values():  # self-generated problems must not repeat kept ones
+                for r in report.kept:
+                    seen.index.add(r)
+            made = _self_generated(cfg, run, generator, index, seen)
+            leaks += made.leaks
+            reports[SELFGEN_SOURCE] = made.report
+            extra["self_generation"] = made.stats
+        if data.difficulty_sample:
+            generator = generator or open_generator(cfg, run)
+            cache = CheckCache(run.data_dir / DIFFICULTY_CACHE_FILE)
+            settings = DifficultySettings(data.difficulty_sample, data.difficulty_max_tokens, cfg.seed)
+            for name, report in reports.items():
+                if report.kept:
+                    report.difficulty = measure(
+                        report.kept, generator.backend, generator.name, settings, cache, run.progress, name
+                    )
+    finally:
+        if generator is not None:
+            generator.close()
     records = [r for report in reports.values() for r in report.kept]
     if len(records) < 2:
-        _write_report(run, reports, eval_notes, leaks, mining, started, [], [])
+        _write_report(run, reports, eval_notes, leaks, mining | extra, started, [], [])
         raise RuntimeError(
             f"data build kept {len(records)} problem(s): add [data].sources or [data].doctest_modules "
             "(see training/configs/tiny-cpu.toml); data/build.json says why the others were dropped"
@@ -194,8 +229,35 @@ def build(cfg: TrainConfig, run: RunDir) -> dict[str, Any]:
     train, heldout = split(records, data.heldout_fraction, data.min_heldout, cfg.seed)
     write_records(run.data_dir / "train.jsonl", train)
     write_records(run.data_dir / "heldout.jsonl", heldout)
-    stats = _write_report(run, reports, eval_notes, leaks, mining, started, train, heldout)
+    stats = _write_report(run, reports, eval_notes, leaks, mining | extra, started, train, heldout)
     return {k: v for k, v in stats.items() if k != "eval_leaks_removed"} | {"eval_leaks": len(leaks)}
+
+
+def _self_generated(cfg: TrainConfig, run: RunDir, generator: Generator, index: EvalIndex, seen: Deduper) -> SelfGenerated:
+    data = cfg.data
+    files = module_files(data.seed_modules or data.doctest_modules, data.exclude_modules)
+    found = seeds(files, data.self_generated, cfg.seed)
+    if not found:
+        raise ValueError(
+            f"[data].seed_modules: no documented function to seed self-generated problems in "
+            f"{data.seed_modules or data.doctest_modules}"
+        )
+    settings = SelfGenSettings(
+        count=data.self_generated,
+        temperature=data.generator_temperature,
+        max_tokens=data.generator_max_tokens,
+        min_tests=data.min_tests_per_problem,
+        max_tests=data.max_tests_per_problem,
+        max_mutants=data.max_mutants,
+        min_kill_rate=data.min_mutant_kill_rate,
+        max_text_chars=data.max_text_chars,
+        seed=cfg.seed,
+        batch=generator.batch,
+    )
+    cache = CheckCache(run.data_dir / SELFGEN_CACHE_FILE)
+    made = self_generated_problems(found, generator.backend, generator.name, settings, index, seen, cache, run.progress)
+    made.stats["seeds"] = {"modules": data.seed_modules or data.doctest_modules, "found": len(found)}
+    return made
 
 
 def _copy_of_loaded(record: ProblemRecord, seen: Deduper, report: SourceReport) -> bool:
@@ -230,8 +292,11 @@ def _write_report(
         "eval_sets": eval_notes,
         "seconds": round(time.monotonic() - started, 1),
     }
+    made = mining.pop("self_generation", None)
     if mining:
         stats["mining"] = mining
+    if made:
+        stats["self_generation"] = made
     stats["eval_leaks_removed"] = [leak.__dict__ for leak in leaks]
     run.data_dir.mkdir(parents=True, exist_ok=True)
     (run.data_dir / "build.json").write_text(json.dumps(stats, indent=2, default=str) + "\n")

@@ -7,9 +7,12 @@ is left runs in the sandbox (`derive.check`), a few at a time on threads (the wo
 sandbox's processes); results are taken in mining order, so a build is deterministic, and
 cached (`cache`), so an interrupted build resumes. Mining stops once `max_problems` are kept.
 
-Where OSS-Instruct-style problems would plug in: a third source that asks the policy model
-to write a new problem (statement, reference, tests) seeded by a mined function, checked by
-the same `derive.check`. It needs the model, so it is not part of this offline build.
+The third source, problems the model writes itself (OSS-Instruct style), is `selfgen`: it is
+seeded by documented functions of the same modules (`selfgen.seeds`), and its problems go
+through the same leak checks and deduplication, with the model's own asserts as tests (checked
+in the sandbox by the build's `validate_record` and the reference's mutants, not by
+`derive.check`, which derives tests from a reference's values). `data build` runs it after
+this one, when `[data].self_generated` is set; it needs the model, which this module does not.
 """
 
 from __future__ import annotations

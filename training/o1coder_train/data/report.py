@@ -6,7 +6,9 @@ problem (mean / min, and by kind: the docstring's own examples vs derived ones),
 mean mutant-kill rate of the kept problems' test sets (the fraction of the reference's AST
 mutants that fail at least one test; problems whose reference has no mutant are left out of
 the mean and counted). What the candidate inputs of mined problems gave is summed under
-`inputs`.
+`inputs`. Self-generated problems (`self-generated`) count as mined the seeds the model was
+asked about. With `[data].difficulty_sample`, `difficulty` is the model's greedy pass rate on a
+sample of the kept problems and the histogram of fractions of tests passed (`difficulty`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class SourceReport:
     failed: Counter = field(default_factory=Counter)
     inputs: Counter = field(default_factory=Counter)
     unchecked: int = 0  # candidates left unchecked once the problem limit was reached
+    difficulty: dict[str, Any] | None = None  # the model's greedy pass rate on a sample (`difficulty`)
 
     def fail(self, reason: str) -> None:
         self.failed[reason] += 1
@@ -54,4 +57,6 @@ class SourceReport:
             out["inputs"] = dict(self.inputs.most_common())
         if self.unchecked:
             out["unchecked"] = self.unchecked
+        if self.difficulty is not None:
+            out["difficulty"] = self.difficulty
         return out
