@@ -270,6 +270,8 @@ function updateStatus(): void {
   }
   status.tooltip = state === State.Running ? "o1-coder: server running; click to show the models" : "o1-coder: server not running (see the o1-coder output)";
   status.show();
+  // the editor's context menu offers "o1-coder: Cancel" only while work runs
+  void vscode.commands.executeCommand("setContext", "o1coder.running", running.size > 0);
 }
 
 function runningClient(): LanguageClient | undefined {
