@@ -42,6 +42,7 @@ import {
   initializationOptions,
   missingServerMessage,
   serverLaunch,
+  serverSettingsCommand,
   startFailedMessage,
 } from "./settings";
 import { isTreePage, treePageTitle, webviewHtml } from "./treePage";
@@ -117,7 +118,7 @@ function createClient(): O1coderClient | undefined {
     if (error instanceof SettingsError) {
       void vscode.window.showErrorMessage(error.message, "Open Settings").then((choice) => {
         if (choice) {
-          void vscode.commands.executeCommand("workbench.action.openSettings", "o1coder.server");
+          openServerSettings();
         }
       });
       return undefined;
@@ -212,8 +213,14 @@ async function showStartError(message: string): Promise<void> {
   if (choice === "Show Log") {
     output.show(true);
   } else if (choice === "Open Settings") {
-    void vscode.commands.executeCommand("workbench.action.openSettings", "o1coder.server");
+    openServerSettings();
   }
+}
+
+/** The settings editor at o1coder.server.*, on the tab this window reads them from. */
+function openServerSettings(): void {
+  const [command, argument] = serverSettingsCommand(vscode.env.remoteName);
+  void vscode.commands.executeCommand(command, argument);
 }
 
 async function start(): Promise<void> {
