@@ -10,7 +10,7 @@ O1 := $(VENV)/bin/o1coder
 STAMP := $(VENV)/.installed
 MODEL := qwen2.5-coder-0.5b
 
-.PHONY: install model demo test unit lint bench bench-quick vscode clean
+.PHONY: install model demo test unit lint bench bench-quick vscode e2e clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ lint: install
 
 test: model vscode lint
 	$(VENV)/bin/pytest -q -ra
+
+# The VS Code extension in a real VS Code (code-server 4.100.3) driven by headless Chromium
+# against the real server: installs code-server, playwright-core and the .vsix under .e2e/ (and
+# chromium, ripgrep, libkrb5-dev with apt-get when run as root), screenshots in artifacts/e2e/.
+e2e: model vscode
+	O1CODER=$(abspath $(O1)) editor-clients/vscode/e2e/run.sh
 
 unit: lint
 	$(VENV)/bin/pytest -m "not model" -q

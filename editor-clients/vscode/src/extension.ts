@@ -42,8 +42,10 @@ import {
   initializationOptions,
   missingServerMessage,
   serverLaunch,
+  serverSettingsCommand,
   startFailedMessage,
 } from "./settings";
+import { isTreePage, treePageTitle, webviewHtml } from "./treePage";
 
 /**
  * The language client, quiet while it starts: vscode-languageclient shows its own error toast
@@ -65,6 +67,8 @@ let trace: vscode.LogOutputChannel;
 let status: vscode.StatusBarItem;
 const running = new Map<number, string>(); // run -> title, for the status item
 let runs = 0;
+let showingTree = 0; // o1coder.showTree requests in flight: their showDocument opens a webview
+let treePanel: vscode.WebviewPanel | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   output = vscode.window.createOutputChannel("o1-coder", { log: true });
@@ -114,7 +118,7 @@ function createClient(): O1coderClient | undefined {
     if (error instanceof SettingsError) {
       void vscode.window.showErrorMessage(error.message, "Open Settings").then((choice) => {
         if (choice) {
-          void vscode.commands.executeCommand("workbench.action.openSettings", "o1coder.server");
+          openServerSettings();
         }
       });
       return undefined;
@@ -149,6 +153,13 @@ function createClient(): O1coderClient | undefined {
     errorHandler: startErrorHandler(() => created),
     initializationOptions: () => initializationOptions(read(SECTION)),
     middleware: {
+      window: {
+        // The server opens its search tree page with window/showDocument (external). A VS Code in
+        // the browser or on a remote workspace cannot open a file:// page of the server's machine
+        // (code-server sets location.href to it, and the browser refuses): a webview shows it.
+        showDocument: (params, token, next) =>
+          showingTree > 0 && isTreePage(params) ? { success: showTreePage(vscode.Uri.parse(params.uri).fsPath) } : next(params, token),
+      },
       // Code actions and any other caller of the server's work commands go through runWork, so
       // they get the same progress notification and outcome message as the palette commands.
       executeCommand: (command, args, next) => {
@@ -202,8 +213,14 @@ async function showStartError(message: string): Promise<void> {
   if (choice === "Show Log") {
     output.show(true);
   } else if (choice === "Open Settings") {
-    void vscode.commands.executeCommand("workbench.action.openSettings", "o1coder.server");
+    openServerSettings();
   }
+}
+
+/** The settings editor at o1coder.server.*, on the tab this window reads them from. */
+function openServerSettings(): void {
+  const [command, argument] = serverSettingsCommand(vscode.env.remoteName);
+  void vscode.commands.executeCommand(command, argument);
 }
 
 async function start(): Promise<void> {
@@ -260,6 +277,8 @@ function updateStatus(): void {
   }
   status.tooltip = state === State.Running ? "o1-coder: server running; click to show the models" : "o1-coder: server not running (see the o1-coder output)";
   status.show();
+  // the editor's context menu offers "o1-coder: Cancel" only while work runs
+  void vscode.commands.executeCommand("setContext", "o1coder.running", running.size > 0);
 }
 
 function runningClient(): LanguageClient | undefined {
@@ -381,8 +400,8 @@ async function cancel(): Promise<void> {
   }
 }
 
-/** The search tree of the last Implement on the active file: the server asks VS Code to open its
- *  page in the browser (window/showDocument); when it could not, the page is opened from here. */
+/** The search tree of the last Implement on the active file, in a webview: the server asks VS Code
+ *  to open its page (window/showDocument), which the middleware shows here (showTreePage). */
 async function showTree(): Promise<void> {
   const server = runningClient();
   if (!server) {
@@ -390,6 +409,7 @@ async function showTree(): Promise<void> {
   }
   const uri = vscode.window.activeTextEditor?.document.uri.toString();
   let reply: { shown?: boolean; page?: string | null; reason?: string };
+  showingTree++;
   try {
     reply = await server.sendRequest(ExecuteCommandRequest.type, {
       command: SHOW_TREE_COMMAND,
@@ -398,15 +418,44 @@ async function showTree(): Promise<void> {
   } catch (error) {
     void vscode.window.showErrorMessage(`o1-coder: show search tree failed: ${error instanceof Error ? error.message : String(error)}`);
     return;
+  } finally {
+    showingTree--;
   }
   if (reply?.shown) {
     return;
   }
   if (reply?.page) {
-    await vscode.env.openExternal(vscode.Uri.file(reply.page));
+    showTreePage(reply.page);
     return;
   }
   void vscode.window.showInformationMessage(`o1-coder: ${reply?.reason ?? "no search tree to show"}`);
+}
+
+/** The page (a file the server wrote, without script) in the one search tree panel. */
+function showTreePage(file: string): boolean {
+  let html: string;
+  try {
+    html = fs.readFileSync(file, "utf8");
+  } catch (error) {
+    const message = `o1-coder: cannot read the search tree page ${file}: ${error instanceof Error ? error.message : String(error)}`;
+    output.error(message);
+    void vscode.window.showErrorMessage(message);
+    return false;
+  }
+  output.info(`search tree: ${file}`);
+  const title = treePageTitle(html);
+  if (treePanel) {
+    treePanel.title = title;
+    treePanel.reveal(vscode.ViewColumn.Beside);
+  } else {
+    treePanel = vscode.window.createWebviewPanel("o1coder.searchTree", title, vscode.ViewColumn.Beside, {
+      enableScripts: false,
+      enableFindWidget: true,
+    });
+    treePanel.onDidDispose(() => (treePanel = undefined));
+  }
+  treePanel.webview.html = webviewHtml(html);
+  return true;
 }
 
 async function showModels(): Promise<void> {

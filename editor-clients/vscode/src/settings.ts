@@ -161,6 +161,18 @@ export function findExecutable(command: string, env: SearchEnvironment): string 
   return undefined;
 }
 
+/**
+ * The command behind "Open Settings": the settings editor searching o1coder.server. They are
+ * machine-overridable settings, which a remote window (code-server, Remote-SSH, WSL, a dev
+ * container: `vscode.env.remoteName` is set) takes from the remote's settings; its User tab shows
+ * "No Settings Found" for them, so the Remote tab is opened there.
+ */
+export function serverSettingsCommand(remoteName: string | undefined): [string, unknown] {
+  return remoteName
+    ? ["workbench.action.openRemoteSettings", { query: "o1coder.server" }]
+    : ["workbench.action.openSettings", "o1coder.server"];
+}
+
 /** Why the server is missing, and what to do: the text of the one error the extension shows. */
 export function missingServerMessage(launch: ServerLaunch): string {
   const where = launch.command.includes("/") || launch.command.includes("\\")

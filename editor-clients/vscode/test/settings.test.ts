@@ -12,6 +12,7 @@ import {
   missingServerMessage,
   serverLaunch,
   serverSettings,
+  serverSettingsCommand,
   startFailedMessage,
 } from "../src/settings";
 
@@ -203,5 +204,15 @@ describe("a missing server", () => {
     assert.match(source, /super\.error\(message, data, this\.starting \? false : showNotification\)/);
     assert.match(source, /owner\(\)\.starting \? \{ action: CloseAction\.DoNotRestart, handled: true \}/);
     assert.equal(source.match(/showStartError\(/g)?.length, 3); // the definition, a missing server, a failed start
+  });
+});
+
+describe("Open Settings", () => {
+  test("a local window opens the settings editor at o1coder.server", () => {
+    assert.deepEqual(serverSettingsCommand(undefined), ["workbench.action.openSettings", "o1coder.server"]);
+  });
+  test("a remote window opens its Remote tab, where machine-overridable settings are read", () => {
+    // code-server's User tab shows "No Settings Found" for o1coder.server.* (seen in make e2e)
+    assert.deepEqual(serverSettingsCommand("ssh-remote"), ["workbench.action.openRemoteSettings", { query: "o1coder.server" }]);
   });
 });
