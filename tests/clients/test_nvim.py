@@ -199,6 +199,7 @@ def test_plugin_loads_defines_commands_and_config(tmp_path: Path) -> None:
         "accept_key": "<Tab>",
         "hl_group": "O1coderGhostText",
     }
+    assert result["ghost_plugs"] == [True, True, True]
     assert result["complete_ghost"] == ["on", "off", "toggle"]
     assert "ghost_text.debounce_ms" in result["bad_ghost_error"]
     assert result["ghost_off"]["enabled"] is False and result["ghost_off"]["debounce_ms"] == 100

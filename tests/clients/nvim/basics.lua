@@ -53,7 +53,10 @@ H.run(function()
     },
     busy = false,
   })
-  -- ghost text options
+  -- ghost text options and mappings
+  R.ghost_plugs = vim.tbl_map(function(name)
+    return vim.fn.maparg(name, "i") ~= ""
+  end, { "<Plug>(o1coder-ghost-accept)", "<Plug>(o1coder-ghost-dismiss)", "<Plug>(o1coder-ghost-request)" })
   R.ghost_defaults = config.defaults.ghost_text
   R.complete_ghost = vim.fn.getcompletion("O1coder ghost ", "cmdline")
   local bad_ghost_ok, bad_ghost_err = pcall(require("o1coder").setup, { ghost_text = { debounce_ms = "soon" } })

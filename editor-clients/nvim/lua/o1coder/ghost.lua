@@ -442,6 +442,15 @@ function M.setup(opts)
     config.options.ghost_text = config.ghost_options(vim.tbl_extend("force", options(), opts))
   end
   api.nvim_set_hl(0, "O1coderGhostText", { link = "Comment", default = true })
+  vim.keymap.set("i", "<Plug>(o1coder-ghost-accept)", function()
+    M.accept()
+  end, { desc = "o1-coder: accept the ghost text" })
+  vim.keymap.set("i", "<Plug>(o1coder-ghost-dismiss)", function()
+    M.dismiss()
+  end, { desc = "o1-coder: hide the ghost text" })
+  vim.keymap.set("i", "<Plug>(o1coder-ghost-request)", function()
+    M.request(nil, INVOKED)
+  end, { desc = "o1-coder: ask for ghost text now" })
   local group = api.nvim_create_augroup("o1coder.ghost", { clear = true })
   api.nvim_create_autocmd("LspAttach", {
     group = group,
