@@ -30,6 +30,12 @@ def other() -> int:
 LINE = 5  # "    ret"
 
 
+@pytest.fixture(autouse=True)
+def no_cache_estimate() -> None:
+    """Each test's fake starts with nothing cached (ids of collected fakes are reused)."""
+    completion._CACHED.clear()
+
+
 def prompt_at(text: str, line: int, character: int) -> GhostPrompt:
     prompt = completion.ghost_prompt(text, types.Position(line=line, character=character))
     assert prompt is not None
@@ -50,6 +56,7 @@ class FakeFim:
         self.answer = answer
         self.eos = eos
         self.calls: list[int] = []  # prompt lengths
+        self.prefills: list[int] = []  # prefill pieces' lengths
 
     def tokenize(self, text: str) -> list[int]:
         out: list[int] = []
@@ -75,6 +82,10 @@ class FakeFim:
         [prefix], [p] = prefixes, params
         if cancel is not None:
             cancel.raise_if_cancelled()
+        if 3 not in prefix:  # a prefill piece: the prompt up to its middle is not there yet
+            assert p.max_tokens == 0 and cancel is None
+            self.prefills.append(len(prefix))
+            return [Continuation([], "", "length")]
         self.calls.append(len(prefix))
         middle = list(prefix).index(3)
         done = len(prefix) - middle - 1 - len(self._typed(prefix))
@@ -174,6 +185,15 @@ def test_generation_accepted_into_the_document_is_valid_python() -> None:
     assert "    return math.pi * r ** 2\n" in new and is_valid_python(new)
     # chunks of GHOST_CHUNK_TOKENS, each call continuing the previous one's tokens
     assert backend.calls == sorted(backend.calls) and len(backend.calls) >= 5
+    # the prompt up to its middle was prefilled first in pieces, without a cancel token
+    piece = completion.GHOST_PREFILL_PIECE
+    assert backend.prefills and all(b - a == piece for a, b in zip(backend.prefills[:-1], backend.prefills[1:], strict=True))
+    assert backend.calls[0] - backend.prefills[-1] <= piece + len("    ret")
+    # the next request on the same line prefills nothing again
+    again = FakeFim("urn 1\n")
+    again.typed = "    ret"
+    completion._CACHED[id(again)] = completion._CACHED[id(backend)]
+    assert completion.generate_ghost(again, prompt) == "urn 1" and again.prefills == []
 
 
 def test_generation_stops_at_the_end_of_the_block_and_after_the_time_for_more_lines() -> None:
