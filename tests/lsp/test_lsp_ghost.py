@@ -157,6 +157,9 @@ def test_utf16_cursor() -> None:
         ("    ret", "urn x\n\n\n", True, "urn x"),  # no trailing blank lines
         ("    ", "    return 1", True, "return 1"),  # the left-out indentation, written again
         ("    ", "def f():", True, None),  # another line than the one typed
+        ("    ", "\n    with open(p) as f:\n        x = 1", True, "with open(p) as f:\n        x = 1"),  # on a blank line
+        ("    ", "\n\ndef f():", True, None),
+        ("    x = ", "\n    1", True, None),  # blank lines are skipped on a blank line only
         ("    x = ", " 1", True, "1"),
         ("    ret", "   ", True, None),
     ],

@@ -221,6 +221,7 @@ def ghost_suggestion(prompt: GhostPrompt, generated: str, complete: bool) -> str
     only whole lines (`complete`: the model ended the text itself, so its last line is whole),
     without a last line opening a block whose body is missing, and not repeating the line below.
     """
+    generated = _skip_blank_lines(prompt, generated)
     if not generated.startswith(prompt.tail):
         return None
     first, *later = generated[len(prompt.tail) :].split("\n")
@@ -245,6 +246,12 @@ def ghost_suggestion(prompt: GhostPrompt, generated: str, complete: bool) -> str
         return None  # the line below, again
     suggestion = "\n".join([first, *kept])
     return suggestion if suggestion.strip() else None
+
+
+def _skip_blank_lines(prompt: GhostPrompt, generated: str) -> str:
+    """On a blank line, the model's answer without the blank lines it starts with: after a
+    docstring it often leaves one first ("\\n    with open(...)")."""
+    return generated.lstrip("\n") if not prompt.typed.strip() else generated
 
 
 def _dedented_line(prompt: GhostPrompt, body: str) -> bool:
@@ -317,9 +324,10 @@ def generate_ghost(
             text = text[: hit[0]]
             complete = True
             break
-        if not (text.startswith(prompt.tail) or prompt.tail.startswith(text)):
+        answer = _skip_blank_lines(prompt, text)
+        if not (answer.startswith(prompt.tail) or prompt.tail.startswith(answer)):
             return None  # it meant another line than the one typed
-        body = text[len(prompt.tail) :]
+        body = answer[len(prompt.tail) :]
         if "\n" not in body:
             if len(out) >= GHOST_LINE_TOKENS:
                 break
