@@ -147,6 +147,7 @@ def test_plugin_loads_defines_commands_and_config(tmp_path: Path) -> None:
     assert result["command_defined"]
     assert result["subcommands"] == [
         "cancel",
+        "ghost",
         "implement",
         "models",
         "plan",
@@ -191,6 +192,28 @@ def test_plugin_loads_defines_commands_and_config(tmp_path: Path) -> None:
         "policy: qwen2.5-coder-0.5b (loaded) /m/q.gguf",
         "prm: /x.gguf (error: no such file)",
     ]
+    # ghost text: its options, checked; Neovim 0.12's own inline completion when present
+    assert result["ghost_defaults"] == {
+        "enabled": True,
+        "debounce_ms": 100,
+        "accept_key": "<Tab>",
+        "hl_group": "O1coderGhostText",
+    }
+    assert result["ghost_plugs"] == [True, True, True]
+    assert result["complete_ghost"] == ["on", "off", "toggle"]
+    assert "ghost_text.debounce_ms" in result["bad_ghost_error"]
+    assert result["ghost_off"]["enabled"] is False and result["ghost_off"]["debounce_ms"] == 100
+    assert result["ghost_merged"]["accept_key"] == "<C-y>" and result["ghost_merged"]["enabled"] is True
+    assert any("usage: :O1coder ghost" in m for m in messages(result, ERROR))
+    assert result["native_on_011"] is False and result["native_with_012"] is True
+    assert result["native_calls"]["enable"] == [
+        {"on": True, "filter": {"bufnr": result["native_calls"]["enable"][0]["filter"]["bufnr"], "client_id": 42}},
+        {"on": False, "filter": {"bufnr": result["native_calls"]["enable"][0]["filter"]["bufnr"]}},
+    ]
+    assert result["native_tab_buffer_local"] is True
+    assert result["native_tab_when_accepted"] == "" and result["native_tab_when_nothing"] == "<Tab>"
+    assert result["native_accept"] is False and result["native_calls"]["get"] == 3
+    assert result["native_when_refused"] is False
     assert result["cancel_none"] == "nothing was running"
     assert result["cancel_one"] == "cancelled Implement with search on demo.py, stopped in 42 ms"
 

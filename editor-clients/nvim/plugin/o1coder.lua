@@ -1,5 +1,6 @@
--- Defines :O1coder and the progress display. Starting the server is left to
--- require("o1coder").setup() or vim.lsp.enable("o1coder"), see the README.
+-- Defines :O1coder, the progress display and ghost text (for o1coder clients, however they
+-- start). Starting the server is left to require("o1coder").setup() or
+-- vim.lsp.enable("o1coder"), see the README.
 if vim.g.loaded_o1coder then
   return
 end
@@ -12,3 +13,4 @@ end
 
 require("o1coder.commands").create()
 require("o1coder.progress").setup()
+require("o1coder.ghost").setup()

@@ -53,6 +53,51 @@ H.run(function()
     },
     busy = false,
   })
+  -- ghost text options and mappings
+  R.ghost_plugs = vim.tbl_map(function(name)
+    return vim.fn.maparg(name, "i") ~= ""
+  end, { "<Plug>(o1coder-ghost-accept)", "<Plug>(o1coder-ghost-dismiss)", "<Plug>(o1coder-ghost-request)" })
+  R.ghost_defaults = config.defaults.ghost_text
+  R.complete_ghost = vim.fn.getcompletion("O1coder ghost ", "cmdline")
+  local bad_ghost_ok, bad_ghost_err = pcall(require("o1coder").setup, { ghost_text = { debounce_ms = "soon" } })
+  R.bad_ghost_error = (not bad_ghost_ok) and tostring(bad_ghost_err) or nil
+  R.ghost_off = config.set({ ghost_text = false }).ghost_text
+  R.ghost_merged = config.set({ ghost_text = { accept_key = "<C-y>" } }).ghost_text
+  vim.cmd("O1coder ghost sideways")
+
+  -- Neovim 0.12's vim.lsp.inline_completion (a stand-in: this Neovim is 0.11) is used when present
+  local ghost = require("o1coder.ghost")
+  R.native_on_011 = ghost.native()
+  config.set({})
+  local calls = { enable = {}, get = 0 }
+  local answer = true
+  vim.lsp.inline_completion = {
+    enable = function(on, filter)
+      table.insert(calls.enable, { on = on, filter = filter })
+    end,
+    get = function()
+      calls.get = calls.get + 1
+      return answer
+    end,
+  }
+  R.native_with_012 = ghost.native()
+  local native_buf = vim.api.nvim_create_buf(true, false)
+  ghost.attach(native_buf, { id = 42 })
+  vim.api.nvim_set_current_buf(native_buf)
+  local tab = vim.fn.maparg("<Tab>", "i", false, true)
+  local tab_callback = tab.callback
+  R.native_tab_buffer_local = tab.buffer == 1
+  R.native_tab_when_accepted = tab_callback and tab_callback()
+  answer = false
+  R.native_tab_when_nothing = tab_callback and tab_callback()
+  R.native_accept = ghost.accept(native_buf)
+  ghost.detach(native_buf)
+  R.native_calls = calls
+  config.set({ ghost_text = { native = false } })
+  R.native_when_refused = ghost.native()
+  vim.lsp.inline_completion = nil
+  config.set({})
+
   R.cancel_none = commands.cancel_message({ cancelled = {} })
   R.cancel_one = commands.cancel_message({
     cancelled = { { uri = "file:///p/demo.py", title = "Implement with search", job = 2, stopMs = 41.6, wasRunning = true } },

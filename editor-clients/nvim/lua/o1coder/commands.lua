@@ -185,6 +185,20 @@ subcommands.tree = function()
   end)
 end
 
+--- `:O1coder ghost [on|off|toggle]`: ghost text for every o1coder buffer.
+subcommands.ghost = function(args)
+  local ghost = require("o1coder.ghost")
+  local enabled = (config.options.ghost_text or config.defaults.ghost_text).enabled
+  local arg = args[1] or "toggle"
+  local on = ({ on = true, off = false, toggle = not enabled })[arg]
+  if on == nil then
+    notify("usage: :O1coder ghost [on|off|toggle]", vim.log.levels.ERROR)
+    return
+  end
+  ghost.enable(on)
+  notify("ghost text " .. (on and "on" or "off") .. (ghost.native() and " (vim.lsp.inline_completion)" or ""))
+end
+
 subcommands.status = function()
   local clients = vim.lsp.get_clients({ name = config.name })
   if #clients == 0 then
@@ -237,7 +251,8 @@ end
 function M.complete(arglead, cmdline)
   local words = vim.split(vim.trim(cmdline), "%s+")
   local typing_first = #words == 1 or (#words == 2 and arglead ~= "")
-  local candidates = typing_first and M.names() or (words[2] == "cancel" and { "all" } or {})
+  local arguments = { cancel = { "all" }, ghost = { "on", "off", "toggle" } }
+  local candidates = typing_first and M.names() or arguments[words[2]] or {}
   return vim.tbl_filter(function(name)
     return vim.startswith(name, arglead)
   end, candidates)
@@ -256,7 +271,7 @@ function M.create()
   end, {
     nargs = "+",
     complete = M.complete,
-    desc = "o1-coder: plan, refine, implement, tests, retry, cancel [all], models, tree, status, restart",
+    desc = "o1-coder: plan, refine, implement, tests, retry, cancel [all], models, tree, ghost [on|off], status, restart",
   })
 end
 

@@ -24,7 +24,15 @@ M.work_commands = {
 ---@field root_markers string[]
 ---@field settings table the `o1coder` settings section sent to the server
 ---@field progress boolean echo work-done progress in the command line
+---@field ghost_text o1coder.GhostOptions
 ---@field on_attach fun(client: vim.lsp.Client, bufnr: integer)|nil
+
+---@class o1coder.GhostOptions
+---@field enabled boolean show the server's inline completions as ghost text while typing
+---@field debounce_ms integer wait after the last change before asking (0.11; 0.12 has its own)
+---@field accept_key string|false insert-mode key accepting the ghost text (else it does what it did)
+---@field hl_group string highlight of the ghost text (0.11)
+---@field native boolean|nil use 0.12's vim.lsp.inline_completion when present (false: the extmarks)
 M.defaults = {
   cmd = { "o1coder", "serve" },
   cli = nil,
@@ -32,6 +40,13 @@ M.defaults = {
   root_markers = { "pyproject.toml", ".git" },
   settings = {},
   progress = true,
+  ghost_text = {
+    enabled = true,
+    debounce_ms = 100,
+    accept_key = "<Tab>",
+    hl_group = "O1coderGhostText",
+    native = nil,
+  },
   on_attach = nil,
 }
 
@@ -49,8 +64,14 @@ function M.set(opts)
   vim.validate("root_markers", opts.root_markers, "table", true)
   vim.validate("settings", opts.settings, "table", true)
   vim.validate("progress", opts.progress, "boolean", true)
+  vim.validate("ghost_text", opts.ghost_text, { "table", "boolean" }, true)
   vim.validate("on_attach", opts.on_attach, "function", true)
+  opts = vim.deepcopy(opts)
+  if type(opts.ghost_text) == "boolean" then
+    opts.ghost_text = { enabled = opts.ghost_text }
+  end
   local options = vim.tbl_deep_extend("force", vim.deepcopy(M.defaults), opts)
+  options.ghost_text = M.ghost_options(options.ghost_text)
   -- lists replace the defaults instead of merging into them
   for _, key in ipairs({ "cmd", "cli", "filetypes", "root_markers" }) do
     if opts[key] then
@@ -60,6 +81,21 @@ function M.set(opts)
   M.options = options
   M.configured = true
   return options
+end
+
+--- Checked `ghost_text` options (`setup({ ghost_text = ... })`, `require("o1coder.ghost").setup(...)`).
+---@param ghost table
+---@return o1coder.GhostOptions
+function M.ghost_options(ghost)
+  vim.validate("ghost_text.enabled", ghost.enabled, "boolean")
+  vim.validate("ghost_text.debounce_ms", ghost.debounce_ms, "number")
+  vim.validate("ghost_text.accept_key", ghost.accept_key, { "string", "boolean" })
+  vim.validate("ghost_text.hl_group", ghost.hl_group, "string")
+  vim.validate("ghost_text.native", ghost.native, "boolean", true)
+  if ghost.accept_key == true then
+    error("ghost_text.accept_key: a key such as \"<Tab>\", or false for none")
+  end
+  return ghost
 end
 
 --- Empty tables in place become JSON objects (Lua's `{}` is encoded as `[]`, which the server

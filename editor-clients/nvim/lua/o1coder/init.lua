@@ -26,11 +26,12 @@ function M.start(bufnr)
 end
 
 --- Configures the plugin and starts the server for Python buffers, open and to come.
----@param opts table|nil see README: cmd, cli, filetypes, root_markers, settings, progress, on_attach
+---@param opts table|nil see README: cmd, cli, filetypes, root_markers, settings, progress, ghost_text, on_attach
 function M.setup(opts)
   local options = config.set(opts)
   require("o1coder.commands").create()
   require("o1coder.progress").setup()
+  require("o1coder.ghost").setup()
   local group = vim.api.nvim_create_augroup("o1coder.start", { clear = true })
   vim.api.nvim_create_autocmd("FileType", {
     group = group,
