@@ -358,8 +358,7 @@ async def inline_completion(ls: O1CoderServer, params: types.InlineCompletionPar
     text = doc.source
     target = completion_target(text, params.position)
     invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
-    lines = split_lines(text)
-    if target is None or not invoked or not is_blank(lines[params.position.line]):
+    if target is None or not invoked:  # asked for inside a stub: its pseudocode-first body
         return await _ghost(ls, doc.uri, doc.version, text, params.position)
     generated = await _generate(ls, doc.uri, doc.version, text, target)
     if generated is None:
