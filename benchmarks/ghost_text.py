@@ -20,8 +20,9 @@ the module back for the next trial. Not a test: it asserts nothing, the README q
 - `--scenario stub` blanks the trial functions' bodies and types nothing after `o`: the case
   the server answered before ghost text (an Automatic request on a stub's blank line), to
   compare with an older checkout's server (PYTHONPATH=<its server folder>).
-- The server's log line for each answered request ("ghost text in N ms: P prompt tokens
-  evaluated, G generated") is summarised: where the time went.
+- The server's log line for each answered request ("ghost text in N ms (D ms decoding): P
+  prompt tokens evaluated, G generated, L lines shown") is kept and summarised: where the time
+  went (cancelled requests log nothing).
 
 Results go to benchmarks/results/ghost-text/<label>.json with the machine's load averages
 before and after (other work on the machine shows there).
@@ -281,7 +282,9 @@ vim.schedule(function()
 end)
 """
 
-LOG_LINE = re.compile(r"ghost text in (\d+) ms: (\d+) prompt tokens evaluated, (\d+) generated, (\d+) lines shown")
+LOG_LINE = re.compile(
+    r"ghost text in (\d+) ms \((\d+) ms decoding\): (\d+) prompt tokens evaluated, (\d+) generated, (\d+) lines shown"
+)
 
 
 def functions(source: str) -> list[tuple[int, int, int]]:
@@ -418,9 +421,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "server_answers": {
             "n": len(answered),
             "server_ms": summary([float(a[0]) for a in answered]),
-            "prompt_tokens_evaluated": summary([float(a[1]) for a in answered]),
-            "tokens_generated": summary([float(a[2]) for a in answered]),
+            "decoding_ms": summary([float(a[1]) for a in answered]),
+            "prompt_tokens_evaluated": summary([float(a[2]) for a in answered]),
+            "tokens_generated": summary([float(a[3]) for a in answered]),
+            "with_a_suggestion": sum(1 for a in answered if a[4] > 0),
         },
+        "server_log": [m.group(0) for m in LOG_LINE.finditer(server_log)],
         "wall_s": round(wall, 1),
         "examples": [
             {"typed": r["typed_line"], "shown": r["text"]} for r in warm[: min(8, len(warm))] if r["text"] is not None

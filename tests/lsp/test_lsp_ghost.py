@@ -119,11 +119,11 @@ def test_prompt_is_prefix_block_suffix_and_the_line_up_to_the_cursor() -> None:
         + "    ret"
     )
     assert (prompt.typed, prompt.tail, prompt.below) == ("    ret", "", ("", ""))
-    # blanks at the end of what was typed are left for the model to write
+    # the last blank of what was typed is left for the model to write (it starts the next token)
     blank = SOURCE.replace("    ret\n", "    \n")
-    assert prompt_at(blank, LINE, 4).text.endswith(FIM_MIDDLE) and prompt_at(blank, LINE, 4).tail == "    "
-    spaced = SOURCE.replace("    ret\n", "    return \n")
-    assert prompt_at(spaced, LINE, 11).text.endswith(FIM_MIDDLE + "    return")
+    assert prompt_at(blank, LINE, 4).text.endswith(FIM_MIDDLE + "   ") and prompt_at(blank, LINE, 4).tail == " "
+    spaced = SOURCE.replace("    ret\n", "    return  \n")
+    assert prompt_at(spaced, LINE, 12).text.endswith(FIM_MIDDLE + "    return ")
     # only at the end of a line (blanks after the cursor do not count)
     assert completion.ghost_prompt(SOURCE, types.Position(line=LINE, character=5)) is None
     assert completion.ghost_prompt(SOURCE.replace("    ret\n", "    ret   \n"), types.Position(line=LINE, character=7))
@@ -155,10 +155,11 @@ def test_utf16_cursor() -> None:
         ("    ret", "urn x\n\ndef other():\n    pass", True, "urn x"),  # the block ended
         ("    if x", ":\n        for y in z:\n", False, ":"),  # a block opener without its body
         ("    ret", "urn x\n\n\n", True, "urn x"),  # no trailing blank lines
-        ("    ", "    return 1", True, "return 1"),  # the left-out indentation, written again
-        ("    ", "def f():", True, None),  # another line than the one typed
+        ("    ", " return 1", True, "return 1"),  # the left-out blank, written again
+        ("    ", "return 1", True, None),  # another token boundary than the one typed
         ("    ", "\n    with open(p) as f:\n        x = 1", True, "with open(p) as f:\n        x = 1"),  # on a blank line
         ("    ", "\n\ndef f():", True, None),
+        ("    ", "\n      x = 1", True, "  x = 1"),
         ("    x = ", "\n    1", True, None),  # blank lines are skipped on a blank line only
         ("    x = ", " 1", True, "1"),
         ("    ret", "   ", True, None),
@@ -173,8 +174,8 @@ def test_suggestion_shaping(typed: str, generated: str, complete: bool, shown: s
 def test_a_suggestion_repeating_the_line_below_is_cut() -> None:
     text = SOURCE.replace("    ret\n", "    x = 1\n    \n    return x\n")
     prompt = prompt_at(text, LINE + 1, 4)
-    assert completion.ghost_suggestion(prompt, "    y = 2\n    return x\n", True) == "y = 2"
-    assert completion.ghost_suggestion(prompt, "    return x\n", True) is None
+    assert completion.ghost_suggestion(prompt, " y = 2\n    return x\n", True) == "y = 2"
+    assert completion.ghost_suggestion(prompt, " return x\n", True) is None
 
 
 def test_generation_accepted_into_the_document_is_valid_python() -> None:
