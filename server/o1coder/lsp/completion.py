@@ -10,8 +10,8 @@ Two kinds of answer:
   costs the prefill of the characters typed since the last request plus a short greedy
   generation: the rest of the line, and more lines of the block while time is left (see
   GHOST_*). Nothing of the search runs, and the KV cache is not forgotten between requests.
-- **The pseudocode-first body** of the stub function at the cursor (an inline completion the
-  user asks for, trigger kind Invoked, and `textDocument/completion`): one greedy structure →
+- **The pseudocode-first body** of the stub function whose body holds the cursor (an inline
+  completion the user asks for, trigger kind Invoked, and `textDocument/completion`): one greedy structure →
   refine → code chain (strategy "pseudocode"), checked only against the docstring's examples
   (no test generation), with `editor.completionBudgetTokens` split over the three steps so it
   comes back in seconds.
@@ -366,8 +366,7 @@ async def inline_completion(ls: O1CoderServer, params: types.InlineCompletionPar
     text = doc.source
     target = completion_target(text, params.position)
     invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
-    lines = split_lines(text)
-    if target is None or not invoked or not is_blank(lines[params.position.line]):
+    if target is None or not invoked:
         return await _ghost(ls, doc.uri, doc.version, text, params.position)
     generated = await _generate(ls, doc.uri, doc.version, text, target)
     if generated is None:

@@ -176,7 +176,7 @@ local function show(bufnr, state, shown)
   fire("O1coderGhostShown", { bufnr = bufnr, text = shown.text, requested_at = state.requested_at, shown_at = now_ms() })
 end
 
---- Asks the server for ghost text at the cursor now (Invoked: on a stub's blank line the
+--- Asks the server for ghost text at the cursor now (Invoked: in a stub's body the
 --- server answers with the pseudocode-first body, which takes seconds).
 ---@param bufnr integer|nil
 ---@param trigger integer|nil lsp.InlineCompletionTriggerKind (default Invoked)
