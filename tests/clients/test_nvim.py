@@ -214,6 +214,17 @@ def test_plugin_loads_defines_commands_and_config(tmp_path: Path) -> None:
     assert result["native_tab_when_accepted"] == "" and result["native_tab_when_nothing"] == "<Tab>"
     assert result["native_accept"] is False and result["native_calls"]["get"] == 3
     assert result["native_when_refused"] is False
+    # an inline completion's range (UTF-16) placed in bytes: `    s = "é😀"; ret` is 21 bytes, 18 units
+    assert (result["placed_line_bytes"], result["placed_line_utf16"]) == (21, 18)
+    assert result["placed_list"] == {
+        "start": 0,
+        "finish": 21,
+        "lines": ['    s = "é😀"; return s', "    print(s)"],
+        "text": "urn s\n    print(s)",
+    }
+    assert result["placed_mid"] == {"start": 15, "finish": 21, "lines": ['"; return s'], "text": "urn s"}
+    assert result["placed_no_range"] == {"start": 21, "finish": 21, "lines": ["urn s"], "text": "urn s"}
+    assert result["placed_other"] is None
     assert result["cancel_none"] == "nothing was running"
     assert result["cancel_one"] == "cancelled Implement with search on demo.py, stopped in 42 ms"
 

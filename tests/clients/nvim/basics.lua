@@ -98,6 +98,30 @@ H.run(function()
   vim.lsp.inline_completion = nil
   config.set({})
 
+  -- an answer's range is in UTF-16 code units: placed by bytes in the line
+  local placed_buf = vim.api.nvim_create_buf(false, true)
+  local line = '    s = "é😀"; ret'
+  vim.api.nvim_buf_set_lines(placed_buf, 0, -1, false, { line })
+  local utf16 = vim.str_utfindex(line, "utf-16")
+  local function placed(result)
+    local shown = ghost.place({ offset_encoding = "utf-16" }, placed_buf, result, 0, #line)
+    return shown and { start = shown.start, finish = shown.finish, lines = shown.lines, text = shown.text } or vim.NIL
+  end
+  R.placed_list = placed({
+    items = {
+      {
+        insertText = line .. "urn s\n    print(s)",
+        range = { start = { line = 0, character = 0 }, ["end"] = { line = 0, character = utf16 } },
+      },
+    },
+  })
+  R.placed_mid = placed({ -- a range starting after the emoji (character 12), items as a bare list
+    { insertText = '"; return s', range = { start = { line = 0, character = 12 }, ["end"] = { line = 0, character = utf16 } } },
+  })
+  R.placed_no_range = placed({ items = { { insertText = "urn s" } } })
+  R.placed_other = placed({ items = { { insertText = "    x = 1", range = { start = { line = 0, character = 0 }, ["end"] = { line = 0, character = utf16 } } } } })
+  R.placed_line_bytes, R.placed_line_utf16 = #line, utf16
+
   R.cancel_none = commands.cancel_message({ cancelled = {} })
   R.cancel_one = commands.cancel_message({
     cancelled = { { uri = "file:///p/demo.py", title = "Implement with search", job = 2, stopMs = 41.6, wasRunning = true } },

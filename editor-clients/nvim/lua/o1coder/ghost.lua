@@ -128,10 +128,15 @@ local function byte_col(client, bufnr, position)
   return ok and col or #line
 end
 
---- The first usable item of an inlineCompletion answer, placed in the buffer: nil when it does
---- not extend what is typed before the cursor.
+--- The first usable item of an inlineCompletion answer (InlineCompletionList or a list of
+--- InlineCompletionItem), placed in the buffer: its one-line range in bytes (from the client's
+--- offset encoding, UTF-16 by default), the lines replacing it, and what is shown after the
+--- cursor. nil when it does not extend what is typed from the range's start to the cursor.
+---@param client {offset_encoding: string}
+---@param row integer 0-based cursor row
+---@param col integer cursor byte column
 ---@return o1coder.GhostShown|nil
-local function place(client, bufnr, result, row, col)
+function M.place(client, bufnr, result, row, col)
   local items = type(result) == "table" and (result.items or result) or {}
   for _, item in ipairs(items) do
     local insert = item.insertText
@@ -176,7 +181,7 @@ local function show(bufnr, state, shown)
   fire("O1coderGhostShown", { bufnr = bufnr, text = shown.text, requested_at = state.requested_at, shown_at = now_ms() })
 end
 
---- Asks the server for ghost text at the cursor now (Invoked: on a stub's blank line the
+--- Asks the server for ghost text at the cursor now (Invoked: in a stub's body the
 --- server answers with the pseudocode-first body, which takes seconds).
 ---@param bufnr integer|nil
 ---@param trigger integer|nil lsp.InlineCompletionTriggerKind (default Invoked)
@@ -224,7 +229,7 @@ function M.request(bufnr, trigger)
     then
       return -- the text or the cursor moved on
     end
-    local shown = place(client, bufnr, result, row, col)
+    local shown = M.place(client, bufnr, result, row, col)
     if shown then
       show(bufnr, state, shown)
     end
