@@ -109,13 +109,13 @@ def plain_generate(cfg: TrainConfig, rd: RunDir) -> dict[str, Any]:
     return {"rows": len(texts), "tokens": produced}
 
 
-def run_step(cfg: TrainConfig, step: str, force: bool) -> dict[str, Any]:
+def run_step(cfg: TrainConfig, rd: RunDir, step: str, force: bool) -> dict[str, Any]:
     from o1coder_train.cli import run_stage
 
     if step == BASE_EVAL:
-        return _eval_base(cfg, RunDir(cfg))
+        return _eval_base(cfg, rd)
     if step == PLAIN_GENERATE:
-        return plain_generate(cfg, RunDir(cfg))
+        return plain_generate(cfg, rd)
     return run_stage(cfg, step, force=force)
 
 
@@ -142,7 +142,7 @@ def run_smoke(
         say(f"smoke: {step} ...")
         try:
             with measuring(cost, rd.metric_rows):
-                run_step(cfg, step, force)
+                run_step(cfg, rd, step, force)
         except Exception as exc:  # a failed stage ends the run; the table says which and why
             cost.status, cost.note = "failed", f"{type(exc).__name__}: {exc}"
             say(f"smoke: {step} failed after {cost.seconds:.1f} s:\n{traceback.format_exc()}")
