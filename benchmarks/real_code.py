@@ -84,7 +84,6 @@ def stdlib_modules() -> tuple[str, ...]:
 
 
 MAX_EXAMPLES = 8
-MISSING_CONTEXT = ("NameError", "ImportError", "ModuleNotFoundError")
 
 
 @dataclass(frozen=True)
@@ -314,7 +313,8 @@ def solve_one(engine: Engine, task: Task, strategy: str, context: str) -> dict:
         tokens=result.stats.tokens_generated,
         seconds=round(time.monotonic() - started, 2),
         ended_by=result.stats.ended_by,
-        missing_context_in_search=_missing_context(result),
+        missing_context_in_search=_missing_context(result, task),
+        final_missing_context=bool(_missing_names(why, task)),
     )
     return record
 
@@ -325,13 +325,24 @@ def _into_module(task: Task, code: str) -> str:
     return assemble_program(module_problem, code)
 
 
-def _missing_context(result) -> bool:
-    """The search's own verification of its answer failed for want of a name or a module."""
+def _missing_context(result, task: Task) -> bool:
+    """The search's own verification of its answer failed for want of a name its module defines or
+    imports, or of a module (a NameError on a name the module lacks is the model's own mistake)."""
     report = result.test_results
     if report is None:
         return False
     texts = [report.error, *(o.message for o in report.outcomes)]
-    return any(re.search(rf"\b({'|'.join(MISSING_CONTEXT)})\b", t or "") for t in texts)
+    return any(_missing_names(t or "", task) for t in texts)
+
+
+def _missing_names(text: str, task: Task) -> set[str]:
+    """The module-level names of the real module (or modules) that `text`'s error says are missing."""
+    names = set(re.findall(r"NameError: name '(\w+)' is not defined", text))
+    module = ast.parse(task.reference)
+    defined = {n for stmt in module.body for n in _binds(stmt)}
+    missing = names & defined
+    missing |= set(re.findall(r"(?:ImportError|ModuleNotFoundError): .*?'([\w.]+)'", text))
+    return missing
 
 
 def summarize(records: list[dict]) -> dict:
@@ -344,7 +355,10 @@ def summarize(records: list[dict]) -> dict:
         "passed": sum(r["passed"] for r in records),
         "methods_passed": sum(r["passed"] for r in records if r["method"]),
         "methods": sum(r["method"] for r in records),
+        # the search's verification failed for want of a name the module defines, or of a module
         "missing_context": sum(r.get("missing_context_in_search", False) for r in records),
+        "final_missing_context": sum(r.get("final_missing_context", False) for r in records),
+        "name_errors": sum("NameError" in r["why"] for r in records),
         "unsupported": sum(r["why"] == "not supported" for r in records),
         "median_tokens": statistics.median(r["tokens"] for r in records),
         "median_seconds": statistics.median(r["seconds"] for r in records),

@@ -151,7 +151,8 @@ def after():
 
 def test_a_method_comes_inside_its_class_with_init_and_what_it_calls_first():
     built = context.build(CLASSY, "Box.area", max_chars=260)
-    assert built.text.rstrip().endswith('        pass')  # the class last, the method last in it
+    # the class last, the method last in it, shown without its placeholder `pass`
+    assert built.text.rstrip().endswith('        18\n        """') and "pass" not in built.text
     assert "class Box:" in built.text and "def __init__(self, size):\n        self.size = size" in built.text
     assert built.text.index("def __init__") < built.text.index("def area")
     roomy = context.build(CLASSY, "Box.area")
@@ -165,8 +166,8 @@ def test_a_method_problem_tests_and_programs():
     problem = Problem.from_module(CLASSY, "Box.area")
     assert (problem.class_name, problem.entry_point, problem.qualname) == ("Box", "area", "Box.area")
     assert [t.source for t in problem.docstring_examples] == ["assert Box(3).area() == 18"]
-    assert "Complete the method `area` of class `Box`" in prompts.direct_messages(problem)[0]["content"]
-    assert "assert Box(<constructor arguments>).area(<arguments>)" in prompts.tcg_messages(problem, 3)[0]["content"]
+    assert "Complete the method `area` of class `Box`" in prompts.direct_messages(problem)[-1]["content"]
+    assert "assert Box(<constructor arguments>).area(<arguments>)" in prompts.tcg_messages(problem, 3)[-1]["content"]
     assert prompts.tcg_answer_start(problem) == "```python\nassert Box("
     assert [t.source for t in parse_tests("assert Box(2).area() == 8\n", "area", method=True)] == [
         "assert Box(2).area() == 8"
@@ -237,3 +238,44 @@ def test_a_method_s_code_steps_open_with_its_head_too():
     assert prompts.step_lead(CODE) == prompts.step_lead(CODE, PROBLEM_ALONE) == ""
     body = "    return helper(self.size * self.size)"
     assert prompts.step_content(CODE, body + "\n", problem) == problem.head + "\n" + body
+
+
+@pytest.mark.parametrize("source,target", [(MODULE, "boxed_total"), (CLASSY, "Box.area")])
+def test_every_prompt_of_a_stub_in_a_module_opens_with_the_same_system_prompt_and_module(source, target):
+    """The test generator's, the direct answer's and the search's prompts differ only after the
+    module, so the backend reads the module's tokens once per solve (a shared KV prefix)."""
+    import os
+
+    from fakes import ScriptedBackend
+
+    from o1coder.engine import prompts
+
+    problem = Problem.from_module(source, target)
+    backend = ScriptedBackend({})
+    rendered = [
+        backend.render_chat(prompts.tcg_messages(problem, 3)),
+        backend.render_chat(prompts.direct_messages(problem)),
+        backend.render_chat(prompts.method_messages(problem)),
+    ]
+    shared = os.path.commonprefix(rendered)
+    assert shared.startswith(f"<|im_start|>system\n{prompts.SYSTEM_PROMPT}")
+    assert problem.text.rstrip() + "\n```\n\n" in shared
+    name = problem.function_name
+    assert all(f"`{name}`" in r[len(shared) :] and "above" in r[len(shared) :] for r in rendered)
+    # a bare function (HumanEval's shape) keeps the instruction first
+    assert prompts.direct_messages(PROBLEM_ALONE)[0]["content"].startswith("Complete the following Python function.")
+    assert prompts.tcg_messages(PROBLEM_ALONE, 3)[0]["content"].startswith("Write 3 test cases")
+
+
+@pytest.mark.parametrize("placeholder", ["pass", "...", "raise NotImplementedError", "raise NotImplementedError('later')"])
+def test_a_documented_stub_is_shown_without_its_placeholder_and_keeps_its_comments(placeholder):
+    """Shown `pass` at the end of the prompt, the 0.5B model answered `pass` (collections'
+    Counter.elements); the prompt ends with the docstring, as HumanEval's do."""
+    source = MODULE.replace("    pass\n", f"    # 1. add helper(v) for each value\n    {placeholder}\n")
+    text = context.build(source, "boxed_total").text
+    assert text.rstrip().endswith('    """\n    # 1. add helper(v) for each value')
+    assert placeholder not in text
+    undocumented = "def f(x):\n    pass\n"  # nothing else would make it a function: kept
+    assert context.build(undocumented, "f").text == undocumented
+    one_line = 'def g(x):\n    """Doc."""; pass\n'
+    assert context.build(one_line, "g").text == one_line

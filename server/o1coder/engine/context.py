@@ -120,7 +120,7 @@ def build(source: str, function: str, max_chars: int = DEFAULT_MAX_CHARS) -> Con
     if method is not None:
         target_text, room = _class_view(source, target, method, room)
     else:
-        target_text = _segment(source, target)
+        target_text = _target_segment(source, target)
     whole: set[int] = set()
     short: dict[int, str] = {}
     # 1. everything the target uses, at least by signature and docstring (constants whole)
@@ -192,7 +192,7 @@ def _class_view(source: str, cls: ast.ClassDef, method: ast.stmt, room: int) -> 
             if len(summary) + 2 <= room:
                 shown[id(stmt)] = summary
                 room -= len(summary) + 2
-    body = [shown[id(s)] for s in members if id(s) in shown] + [_segment(source, method)]
+    body = [shown[id(s)] for s in members if id(s) in shown] + [_target_segment(source, method)]
     return header + "\n\n" + "\n\n".join(body), room
 
 
@@ -206,6 +206,32 @@ def _segment(source: str, stmt: ast.stmt) -> str:
     first = min([stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", []))])
     end = stmt.end_lineno or stmt.lineno
     return "\n".join(lines[first - 1 : end])
+
+
+def is_stub_statement(node: ast.stmt) -> bool:
+    """`pass`, `...` or `raise NotImplementedError`: a body's placeholder, not its code."""
+    if isinstance(node, ast.Pass):
+        return True
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and node.value.value is Ellipsis:
+        return True
+    if isinstance(node, ast.Raise) and node.exc is not None:
+        exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+        return isinstance(exc, ast.Name) and exc.id == "NotImplementedError"
+    return False
+
+
+def _target_segment(source: str, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    """The target as the prompt shows it: a documented stub without its placeholder lines (its
+    comments, a plan for instance, kept), so it ends like HumanEval's prompts; shown `pass`, a
+    small model answers `pass`."""
+    text = _segment(source, fn)
+    body = fn.body[1:] if _is_docstring(fn.body[0]) else []
+    if not body or not all(is_stub_statement(s) for s in body) or body[0].lineno == fn.body[0].end_lineno:
+        return text
+    first = _first_line(fn)
+    drop = {n for s in body for n in range(s.lineno, (s.end_lineno or s.lineno) + 1)}
+    lines = text.splitlines()
+    return "\n".join(line for n, line in enumerate(lines, start=first) if n not in drop).rstrip()
 
 
 def _summary(stmt: ast.stmt) -> str:

@@ -20,8 +20,9 @@ from o1coder.engine.types import CODE, CODE_ACTIONS, REFINE, REPAIR, STRUCTURE
 from o1coder.models.backend import Backend
 
 # 2: pseudocode lead "1.", terser TCG prompt, code stops at "### Step"; 3: the repair step;
-# 4: a stub in a module: answers start with its def line and docstring (bare functions as in 3)
-PROMPT_VERSION = "o1c-prompts-4"
+# 4: a stub in a module: answers start with its def line and docstring (bare functions as in 3);
+# 5: a stub in a module: every prompt is the system prompt, then the module, then the instruction
+PROMPT_VERSION = "o1c-prompts-5"
 
 SYSTEM_PROMPT = (
     "You are an expert Python programmer. You always think in pseudocode first: you plan the "
@@ -76,13 +77,29 @@ def problem_block(problem: Problem) -> str:
 
 def _task(problem: Problem) -> str:
     if problem.class_name:
-        return f"Complete the method `{problem.function_name}` of class `{problem.class_name}` in this Python code."
+        where = "the Python code above" if problem.module is not None else "this Python code"
+        return f"Complete the method `{problem.function_name}` of class `{problem.class_name}` in {where}."
+    if problem.module is not None:
+        return f"Complete the function `{problem.function_name}` in the Python code above."
     return "Complete this Python function." if problem.is_function else "Solve this programming task."
+
+
+def _module_first(problem: Problem, ask: str) -> list[dict[str, str]]:
+    """The turns of any prompt for a stub in a module: the system prompt, then the module, then what
+    is asked. The module context is most of the prompt (up to about 1,500 tokens); with it first,
+    the test generator's, the direct answer's and the search's prompts share its tokens, and the
+    backend reads them once per solve instead of once per kind of prompt."""
+    return [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "user", "content": f"{problem_block(problem)}\n\n{ask}"},
+    ]
 
 
 def method_messages(problem: Problem) -> list[dict[str, str]]:
     """System + user turns of the pseudocode-first prompt (MCTS and the pseudocode chain)."""
     task = _task(problem)
+    if problem.module is not None:
+        return _module_first(problem, f"{task}\n\n{METHOD}")
     user = f"{task}\n\n{problem_block(problem)}\n\n{METHOD}"
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
@@ -151,10 +168,16 @@ def clean_step_text(text: str) -> str:
 
 def direct_messages(problem: Problem) -> list[dict[str, str]]:
     """The baseline prompt: complete the function, reply with the whole function in one block."""
+    where = "above" if problem.module is not None else "following"
     if problem.class_name:
         ask = (
-            f"Complete the method `{problem.function_name}` of class `{problem.class_name}` in the following "
+            f"Complete the method `{problem.function_name}` of class `{problem.class_name}` in the {where} "
             "Python code. Reply with the whole method in one python code block."
+        )
+    elif problem.module is not None:
+        ask = (
+            f"Complete the function `{problem.function_name}` in the Python code above. "
+            "Reply with the whole function in one python code block."
         )
     elif problem.is_function:
         ask = (
@@ -162,6 +185,8 @@ def direct_messages(problem: Problem) -> list[dict[str, str]]:
         )
     else:
         ask = "Solve the following task. Reply with the whole function in one python code block."
+    if problem.module is not None:
+        return _module_first(problem, ask)
     return [{"role": "user", "content": f"{ask}\n\n{problem_block(problem)}"}]
 
 
@@ -181,23 +206,24 @@ def direct_stops(problem: Problem) -> tuple[str, ...]:
 
 def tcg_messages(problem: Problem, n: int) -> list[dict[str, str]]:
     name = problem.function_name
+    where = "above" if problem.module is not None else "below"
     if problem.class_name:
         owner = problem.class_name
-        user = (
-            f"Write {n} test cases for the method `{name}` of class `{owner}` below. Reply with one ```python "
+        ask = (
+            f"Write {n} test cases for the method `{name}` of class `{owner}` {where}. Reply with one ```python "
             f"code block of exactly {n} lines, each line `assert {owner}(<constructor arguments>).{name}(<arguments>) "
             "== <expected result>` with fixed inputs (construct the object as its `__init__` expects). "
             "Work out each expected result carefully from the description. No messages, no comments, no other code."
-            f"\n\n{problem_block(problem)}"
         )
-        return [{"role": "user", "content": user}]
-    user = (
-        f"Write {n} test cases for the Python function `{name}` below. Reply with one ```python code block "
-        f"of exactly {n} lines, each line `assert {name}(<arguments>) == <expected result>` with fixed inputs. "
-        "Work out each expected result carefully from the description. No messages, no comments, no other code."
-        f"\n\n{problem_block(problem)}"
-    )
-    return [{"role": "user", "content": user}]
+    else:
+        ask = (
+            f"Write {n} test cases for the Python function `{name}` {where}. Reply with one ```python code block "
+            f"of exactly {n} lines, each line `assert {name}(<arguments>) == <expected result>` with fixed inputs. "
+            "Work out each expected result carefully from the description. No messages, no comments, no other code."
+        )
+    if problem.module is not None:
+        return _module_first(problem, ask)
+    return [{"role": "user", "content": f"{ask}\n\n{problem_block(problem)}"}]
 
 
 def tcg_answer_start(problem: Problem) -> str:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from lsprotocol import types
 
+from o1coder.engine.context import is_stub_statement
 from o1coder.lsp.text import comment_text, indent_of, is_blank, is_comment, split_lines
 
 DEF_RE = re.compile(r"^(?P<indent>[ \t]*)(?:async[ \t]+)?def[ \t]+(?P<name>\w+)")
@@ -295,7 +296,7 @@ def _analyse(
     statements = body[1:] if has_docstring else body
     if padded:
         statements = statements[:-1]
-    stub = all(_is_stub_statement(s) for s in statements)
+    stub = all(is_stub_statement(s) for s in statements)
     stub_statement = "pass"
     if statements and stub:
         segment = ast.get_source_segment(source, statements[0])
@@ -335,17 +336,6 @@ def _analyse(
         inline_col=inline_col,
         source=source if not padded else source + unit + "pass\n",
     )
-
-
-def _is_stub_statement(node: ast.stmt) -> bool:
-    if isinstance(node, ast.Pass):
-        return True
-    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and node.value.value is Ellipsis:
-        return True
-    if isinstance(node, ast.Raise) and node.exc is not None:
-        exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
-        return isinstance(exc, ast.Name) and exc.id == "NotImplementedError"
-    return False
 
 
 def _qualname(lines: list[str], d: int, name: str) -> str:
