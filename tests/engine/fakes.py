@@ -139,6 +139,20 @@ def _new_positions(tree: TokenTrie, tokens: Sequence[int]) -> int:
     return tree.size - before
 
 
+def function_reply(code: str, before: str = "", after: str = "<|im_end|>") -> Callable[[str, SampleParams], str]:
+    """A FAKE direct answer writing `code` (a function, its def line first): the whole function in
+    a python block, or only its body when the engine already opened the block and wrote the
+    function's head (`prompts.sampled_answer_start`), as a real model continues from there."""
+
+    def write(prefix: str, params: SampleParams) -> str:
+        answer_so_far = prefix.rsplit("<|im_start|>assistant\n", 1)[-1]
+        if answer_so_far.startswith(prompts.CODE_FENCE):
+            return code.split("\n", 1)[1] + "\n```" + after
+        return f"{before}```python\n{code}\n```{after}"
+
+    return write
+
+
 # ------------------------------------------------------------ helpers for judgement functions
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from fakes import DIRECT, TCG, BehaviourVerifier, ScriptedBackend
+from fakes import DIRECT, TCG, BehaviourVerifier, Reply, ScriptedBackend, function_reply
 
 from o1coder.config import SearchSettings
 from o1coder.engine.agreement import agree, code_identity
@@ -100,8 +100,8 @@ def test_programs_that_did_not_load_have_no_say():
 PROBLEM = Problem.from_source('def f(x):\n    """Return x."""\n')
 
 
-def reply(body: str) -> str:
-    return f"```python\ndef f(x):\n    {body}\n```<|im_end|>"
+def reply(body: str) -> Reply:
+    return function_reply(f"def f(x):\n    {body}")
 
 
 def test_agreeing_direct_answers_end_the_solve_by_consensus_with_the_wrong_test_suspect():
@@ -130,6 +130,10 @@ def test_agreeing_direct_answers_end_the_solve_by_consensus_with_the_wrong_test_
     # System 1 only: the greedy answer with the tests, then two sampled answers; no tree search
     assert [len(call.prefixes) for call in backend.generate_calls] == [1, 2]
     assert [p.temperature for p in backend.generate_calls[1].params] == [0.8, 0.8]
+    # the samples start after the function's head (a reply restating the docstring costs 3x the tokens)
+    head = '<|im_start|>assistant\n```python\ndef f(x):\n    """Return x."""\n'
+    assert all(prefix.endswith(head) for prefix in backend.generate_calls[1].prefixes)
+    assert not backend.generate_calls[0].prefixes[0].endswith(head)  # the greedy answer is the baseline's
     data = result.to_json()
     assert data["test_results"]["outcomes"][3]["status"] == "suspect"
     assert data["stats"]["ended_by"] == "consensus"

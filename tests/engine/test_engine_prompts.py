@@ -69,3 +69,21 @@ def test_pseudocode_steps_start_with_the_engine_written_lead():
     assert prompts.step_prompt(CODE, 3) == prompts.step_header(CODE, 3)
     assert prompts.step_content(STRUCTURE, " read x\n2. add\n\n") == "1. read x\n2. add"
     assert prompts.step_content(CODE, "x = 1\n") == "x = 1"
+
+
+def test_sampled_direct_answers_start_after_the_function_s_head():
+    """The search's sampled answers start with the def line and docstring as written (a HumanEval
+    reply restates the docstring: 3x the tokens); the code assembles with the problem's imports."""
+    from o1coder.engine.problem import assemble_program
+    from o1coder.sandbox import TestCase, run_tests
+
+    problem = Problem.from_source('from typing import List\n\n\ndef total(xs: List[int]) -> int:\n    """Sum xs."""\n')
+    head = 'def total(xs: List[int]) -> int:\n    """Sum xs."""'
+    assert problem.stated_head == head
+    assert prompts.sampled_answer_start(problem) == "```python\n" + head + "\n"
+    assert prompts.sampled_answer_stops(problem) == prompts.CODE_STOPS
+    assert prompts.direct_answer_start(problem) == ""  # the greedy answer: the model's own reply
+    code = prompts.extract_code(prompts.sampled_answer_start(problem) + "    return sum(xs)\n")
+    assert run_tests(assemble_program(problem, code), [TestCase("t", "assert total([1, 2]) == 3")]).passed == 1
+    words = Problem.from_source("Return the sum of a list of numbers.")
+    assert words.stated_head is None and prompts.sampled_answer_start(words) == ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from fakes import A1, A2, A3, DIRECT, TCG, FakeVerifier, ScriptedBackend
+from fakes import A1, A2, A3, DIRECT, TCG, FakeVerifier, ScriptedBackend, function_reply
 
 from o1coder.config import SearchSettings
 from o1coder.engine import budget, prompts
@@ -159,7 +159,9 @@ def test_solve_with_given_tests_and_separate_backends_counts_every_role():
 
 def direct_first_backend(direct_marker: str) -> ScriptedBackend:
     backend = mcts_backend()
-    backend.replies[DIRECT] = [reply(direct_marker)]
+    backend.replies[DIRECT] = [
+        function_reply(f"def add(a, b):\n    return a + b  # {direct_marker}", "Here it is:\n", "\nIt adds.<|im_end|>")
+    ]
     return backend
 
 

@@ -49,6 +49,15 @@ class Problem:
     head: str | None = None
 
     @property
+    def stated_head(self) -> str | None:
+        """The target's `def` line(s) and docstring as the user wrote them (dedented): `head` for a
+        stub in a module, read from `text` for a bare function; None for a task in words."""
+        if self.head is not None or self.entry_point is None:
+            return self.head
+        target = _target_function(ast.parse(self.text))
+        return _head(self.text, target) if target is not None else None
+
+    @property
     def qualname(self) -> str:
         """`Class.method` for a method, else the function's name."""
         return f"{self.class_name}.{self.function_name}" if self.class_name else self.function_name

@@ -204,6 +204,20 @@ def direct_stops(problem: Problem) -> tuple[str, ...]:
     return CODE_STOPS if direct_answer_start(problem) else ()
 
 
+def sampled_answer_start(problem: Problem) -> str:
+    """The start of the direct answers the search samples beside the greedy one (System 1's
+    agreement): the code block and the function's `def` line and docstring as written, a bare
+    function's too. A HumanEval reply restates the docstring (200-350 tokens); started after
+    it, a sample writes only the body, a third of that. The greedy answer keeps its own start
+    (`direct_answer_start`), so the greedy baseline is unchanged."""
+    head = problem.stated_head
+    return CODE_FENCE + head + "\n" if head else direct_answer_start(problem)
+
+
+def sampled_answer_stops(problem: Problem) -> tuple[str, ...]:
+    return CODE_STOPS if sampled_answer_start(problem) else ()
+
+
 def tcg_messages(problem: Problem, n: int) -> list[dict[str, str]]:
     name = problem.function_name
     where = "above" if problem.module is not None else "below"

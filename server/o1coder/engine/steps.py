@@ -224,15 +224,19 @@ class StepRunner:
                 self.meter.nodes += len(children)
         return out
 
-    def add_direct_answers(self, prefix: Sequence[int], outs: Sequence[Continuation]) -> list[Node]:
+    def add_direct_answers(
+        self, prefix: Sequence[int], outs: Sequence[Continuation], start: str | None = None
+    ) -> list[Node]:
         """The direct answers (no plan) as verified code children of the root, judged in one batch.
 
-        Their policy tokens are the direct prompt and each answer as sampled (so judging reuses
-        that KV cache); for another backend they read as step-1 code steps of the method prompt.
-        Answers without code are left out.
+        `prefix` is the direct prompt with `start`, the part of the answer the engine wrote
+        (default: the greedy answer's, `prompts.direct_answer_start`). Their policy tokens are
+        that prefix and each answer as sampled (so judging reuses that KV cache); for another
+        backend they read as step-1 code steps of the method prompt. Answers without code are
+        left out.
         """
         nodes = []
-        start = prompts.direct_answer_start(self.problem)
+        start = prompts.direct_answer_start(self.problem) if start is None else start
         for out in outs:
             code = prompts.extract_code(start + out.text)
             if not any(ch.isalnum() for ch in code):
@@ -249,13 +253,17 @@ class StepRunner:
         backpropagate(self.root)
         return nodes
 
-    def sample_direct_answers(self, prefix: Sequence[int], n: int) -> list[Node]:
-        """`n` more direct answers sampled at the search temperature (one batch; the prompt's
-        KV cache is reused), verified and added beside the greedy one."""
+    def sample_direct_answers(self, n: int) -> list[Node]:
+        """`n` more direct answers sampled at the search temperature (one batch; the direct
+        prompt's KV cache is reused), started after the function's head
+        (`prompts.sampled_answer_start`), verified and added beside the greedy one."""
         s = self.settings
         cap = min(prompts.DIRECT_MAX_TOKENS, self.meter.tokens_left // max(n, 1))
         if n <= 0 or cap < s.branching:
             return []
+        start = prompts.sampled_answer_start(self.problem)
+        chat = self.policy.render_chat(prompts.direct_messages(self.problem), add_generation_prompt=True)
+        prefix = self.policy.tokenize(chat + start)
         params = [
             SampleParams(
                 max_tokens=cap,
@@ -263,12 +271,12 @@ class StepRunner:
                 top_k=s.top_k,
                 top_p=s.top_p,
                 seed=s.seed + 1 + i,
-                stop=prompts.direct_stops(self.problem),
+                stop=prompts.sampled_answer_stops(self.problem),
             )
             for i in range(n)
         ]
         outs = self.meter.generate(self.policy, [list(prefix)] * n, params)
-        return self.add_direct_answers(prefix, outs)
+        return self.add_direct_answers(prefix, outs, start)
 
     def best(self) -> Candidate | None:
         """The answer so far: the best member of the best cluster of behaviour."""

@@ -115,7 +115,7 @@ def solve(
                 runner.add_direct_answers(opening.direct.prefix, [opening.direct.answer])
                 best = runner.best()
                 if settings.direct_samples > 1 and (best is None or best.reward < settings.value_threshold):
-                    runner.sample_direct_answers(opening.direct.prefix, settings.direct_samples - 1)
+                    runner.sample_direct_answers(settings.direct_samples - 1)
             outcome = MCTS(runner, settings, notify if progress is not None else None).run()
             answer, stopped_by = outcome.best, outcome.stopped_by
         else:
