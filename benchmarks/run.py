@@ -19,6 +19,7 @@ benchmarks/results/summary-<tag>.json and covers the problems selected by --prob
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import platform
 import sys
@@ -57,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--problems", default="40", help="how many HumanEval problems, or 'all' (164)")
     ap.add_argument("--offset", type=int, default=0, help="skip the first N problems")
+    ap.add_argument("--ids", default="", help="only these problems, by number (HumanEval/N), e.g. 0,3,4; overrides --problems")
     ap.add_argument("--skip-raw", action="store_true", help="do not measure raw generation speed first")
     ap.add_argument("--budget-tokens", type=int, default=1500)
     ap.add_argument("--strategies", default=",".join(STRATEGIES))
@@ -78,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     every = datasets.load("humaneval")
     count = len(every) if args.problems == "all" else int(args.problems)
     problems = every[args.offset : args.offset + count]
+    if args.ids:
+        wanted = {f"HumanEval/{n.strip()}" for n in args.ids.split(",")}
+        problems = [p for p in every if p.task_id in wanted]
     tag = f"b{args.budget_tokens}-{PROMPT_VERSION}"
     extra = {k: v for k, v in search.items() if k != "budgetTokens"}
     if extra:  # a variant: its own result files, never mixed with the defaults' in a resumed run
@@ -89,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         "search": search,
         "problems": len(problems),
         "offset": args.offset,
+        "ids": args.ids,
         "prompt_version": PROMPT_VERSION,
         "command": "python benchmarks/run.py " + " ".join(sys.argv[1:] if argv is None else argv),
     }
@@ -114,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         summaries.append(s)
         summary[strategy] = s
         span = "" if (args.offset, len(problems)) == (0, 40) else f"-n{len(problems)}" + (f"-at{args.offset}" if args.offset else "")
+        if args.ids:
+            span = f"-ids{len(problems)}-" + hashlib.sha1(args.ids.encode()).hexdigest()[:8]
         (args.out / f"summary-{tag}{span}.json").write_text(json.dumps(summary, indent=2))
     print(format_table(summaries))
     print(json.dumps(summary, indent=2))

@@ -21,8 +21,9 @@ from o1coder.models.backend import Backend
 
 # 2: pseudocode lead "1.", terser TCG prompt, code stops at "### Step"; 3: the repair step;
 # 4: a stub in a module: answers start with its def line and docstring (bare functions as in 3);
-# 5: a stub in a module: every prompt is the system prompt, then the module, then the instruction
-PROMPT_VERSION = "o1c-prompts-5"
+# 5: a stub in a module: every prompt is the system prompt, then the module, then the instruction;
+# 6: the search's sampled direct answers start after the function's head, a bare function's too
+PROMPT_VERSION = "o1c-prompts-6"
 
 SYSTEM_PROMPT = (
     "You are an expert Python programmer. You always think in pseudocode first: you plan the "
