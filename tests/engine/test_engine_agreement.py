@@ -76,6 +76,30 @@ def test_one_program_sampled_twice_is_not_a_consensus():
     assert not agreement.consensus and agreement.suspect == {}
 
 
+def test_the_problem_s_own_examples_come_before_the_vote():
+    """t1 is the docstring's example. Two different programs agree on a misreading that fails it;
+    one program passes it: the example decides (AlphaCode's filter on example tests), the
+    misreading is no consensus over it, and only the generated tests can be suspect."""
+    MISREAD = {"t1": 7, "t2": 2, "t3": 3, "t4": 4}
+    pool = candidates(
+        ("def f(x):\n    return x if x > 1 else 7  # MISREAD-a", MISREAD),
+        ("def f(x):\n    return 7 if x == 1 else x  # MISREAD-b", MISREAD),
+        ("def f(x):\n    return max(x, 7 * (x == 1))  # MISREAD-c", MISREAD),
+        ("def f(x):\n    return x + (x > 3)  # ALONE", PLEASER),
+    )
+    # the vote alone: {MISREAD-a, -b, -c} 3 x 2 = 6 beats {ALONE} 1 x 4 = 4
+    assert agree(pool).winner.members == (0, 1, 2) and agree(pool).suspect == {"t1": "7", "t4": "4"}
+    agreement = agree(pool, stated=frozenset({"t1"}))
+    assert agreement.winner.members == (3,) and not agreement.consensus and agreement.suspect == {}
+    assert consensus_answer(pool, reconcile(pool, 0.1, frozenset({"t1"}))) is pool[3]
+    # an example no candidate passes can still be suspect, like any test
+    pool = candidates(
+        ("def f(x):\n    return x  # RIGHT-a", RIGHT),
+        ("def f(x):\n    return int(x)  # RIGHT-b", RIGHT),
+    )
+    assert agree(pool, stated=frozenset({"t4"})).suspect == {"t4": "4"}
+
+
 def test_with_no_test_passed_the_larger_cluster_wins():
     pool = candidates(
         ("def f(x):\n    return x + 1  # OFF-a", OFF_BY_ONE | {"t4": 6}),
@@ -165,3 +189,12 @@ def test_user_tests_join_the_generated_ones_and_can_be_suspect():
     statuses = {o.name: o.status.value for o in result.test_results.outcomes}
     assert statuses == {"mine": "suspect", "test_1": "passed", "test_2": "passed"}
     assert result.stats.ended_by == "consensus"
+
+
+def test_the_stated_tests_are_the_docstring_s_examples_whatever_their_names():
+    from o1coder.engine.steps import stated_tests
+
+    problem = Problem.from_source('def f(x):\n    """Return x.\n\n    >>> f(7)\n    7\n    """\n')
+    [example] = problem.docstring_examples
+    tests = [TestCase("mine", "assert f(4) == 4"), TestCase("renamed", example.source), *TESTS]
+    assert stated_tests(problem, tests) == frozenset({"renamed"})

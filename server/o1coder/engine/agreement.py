@@ -13,6 +13,12 @@ independent members (different code, not one program sampled twice), is **suspec
 several different programs compute the same value and the test expects another, the test is
 the likelier mistake. A suspect test is reported as such (with the value the consensus
 computed), never dropped silently, and left out of the pass rate the search's reward uses.
+
+The problem's own examples (its docstring's, `stated`) come before any vote, as AlphaCode
+filters its samples on a problem's example tests: a cluster passing more of them ranks first,
+and one is suspect only when no candidate passes it. Without this a two-member consensus on a
+misreading outvoted a single correct answer that passed the docstring's example (HumanEval/26:
+"remove all elements that occur more than once" read as "remove duplicates").
 """
 
 from __future__ import annotations
@@ -73,8 +79,9 @@ def code_identity(code: str) -> str:
         return " ".join(code.split())
 
 
-def agree(candidates: Sequence[Candidate]) -> Agreement:
-    """Cluster `candidates` (all verified against the same tests, in the same order) by behaviour."""
+def agree(candidates: Sequence[Candidate], stated: frozenset[str] = frozenset()) -> Agreement:
+    """Cluster `candidates` (all verified against the same tests, in the same order) by behaviour;
+    `stated` names the tests that are the problem's own examples."""
     groups: dict[tuple[str, ...], list[int]] = {}
     for index, candidate in enumerate(candidates):
         report = candidate.report
@@ -90,12 +97,16 @@ def agree(candidates: Sequence[Candidate]) -> Agreement:
         outputs = {o.name: o.output for o in first.outcomes if o.output}
         clusters.append(Cluster(tuple(members), passed, len(identities), outputs))
     clusters.sort(
-        key=lambda c: (c.score, len(c.passed), len(c.members), candidates[c.members[0]].rank), reverse=True
+        key=lambda c: (len(c.passed & stated), c.score, len(c.passed), len(c.members), candidates[c.members[0]].rank),
+        reverse=True,
     )
     suspect: dict[str, str] = {}
     if clusters and clusters[0].independent >= MIN_INDEPENDENT:
         winner = candidates[clusters[0].members[0]].report
+        met = frozenset().union(*(c.passed for c in clusters)) & stated  # examples some candidate passes
         for outcome in winner.outcomes:
+            if outcome.name in met:
+                continue
             if outcome.status is TestStatus.FAILED and outcome.output and not outcome.output.startswith('["raised"'):
                 suspect[outcome.name] = shown(outcome.output)
     return Agreement(clusters, suspect)

@@ -16,7 +16,7 @@ from o1coder.config import SearchSettings
 from o1coder.engine import prompts
 from o1coder.engine.budget import Meter, Verifier
 from o1coder.engine.problem import Problem, assemble_program
-from o1coder.engine.steps import Candidate, StepRunner, consensus_answer, reconcile
+from o1coder.engine.steps import Candidate, StepRunner, consensus_answer, reconcile, stated_tests
 from o1coder.engine.tree import Node
 from o1coder.engine.types import CODE, REFINE, STRUCTURE, Step
 from o1coder.models.backend import Backend, Continuation, SampleParams
@@ -96,7 +96,7 @@ def _direct(
     candidates = direct_candidates(problem, outs, tests, verifier=verifier, settings=settings, meter=meter)
     if into is not None:
         into.extend(candidates)
-    best = consensus_answer(candidates, reconcile(candidates, settings.compile_weight))
+    best = consensus_answer(candidates, reconcile(candidates, settings.compile_weight, stated_tests(problem, tests)))
     if best is None:
         raise ValueError("a direct answer needs at least one sample")
     return best

@@ -67,9 +67,15 @@ def best_candidate(candidates: Sequence[Candidate]) -> Candidate | None:
     return best
 
 
-def reconcile(candidates: Sequence[Candidate], compile_weight: float) -> Agreement:
+def stated_tests(problem: Problem, tests: Sequence[TestCase]) -> frozenset[str]:
+    """The names of the tests that are the problem's own examples (its docstring's)."""
+    examples = {t.source for t in problem.docstring_examples}
+    return frozenset(t.name for t in tests if t.source in examples)
+
+
+def reconcile(candidates: Sequence[Candidate], compile_weight: float, stated: frozenset[str] = frozenset()) -> Agreement:
     """Execution agreement over `candidates`: suspect tests marked in every report, rewards updated."""
-    agreement = agree(candidates)
+    agreement = agree(candidates, stated)
     agreeing = agreement.winner.independent if agreement.winner else 0
     for candidate in candidates:
         candidate.judge_with(agreement.suspect, agreeing, compile_weight)
@@ -310,7 +316,7 @@ class StepRunner:
         """Re-run execution agreement over every candidate; if the suspect tests changed, every
         code node's reward (its value) follows, and the tree's backed-up values with it."""
         before = set(self.agreement.suspect)
-        self.agreement = reconcile(self.candidates, self.settings.compile_weight)
+        self.agreement = reconcile(self.candidates, self.settings.compile_weight, stated_tests(self.problem, self.tests))
         for candidate in self.candidates:
             if candidate.node is not None and not candidate.node.expanded:
                 candidate.node.is_terminal = not self.repairable(candidate.node)
