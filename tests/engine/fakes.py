@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from fake_chat import CharacterChat, continuation
+
 from o1coder.cancel import CancelToken
 from o1coder.engine import prompts
-from o1coder.models.backend import Continuation, Counters, SampleParams, TokenTrie, find_stop
+from o1coder.models.backend import Continuation, Counters, SampleParams, TokenTrie
 from o1coder.sandbox.types import TestCase, TestOutcome, TestStatus, VerificationReport
-
-EOS = -1  # the fake's end-of-generation token (decodes to nothing)
 
 # Markers: the latest one found in a prefix says what the prefix asks for.
 A1 = prompts.STEP_TITLES["structure"]
@@ -34,7 +34,7 @@ class GenerateCall:
     params: list[SampleParams]
 
 
-class ScriptedBackend:
+class ScriptedBackend(CharacterChat):
     """FAKE Backend: scripted continuations by marker, judgement values by a function."""
 
     def __init__(
@@ -56,17 +56,7 @@ class ScriptedBackend:
     # ------------------------------------------------------------ text
     def tokenize(self, text: str) -> list[int]:
         self.tokenize_calls += 1
-        return [ord(c) for c in text]
-
-    def detokenize(self, tokens: Sequence[int]) -> str:
-        return "".join(chr(t) for t in tokens if t >= 0)
-
-    def render_chat(self, messages: Sequence[dict[str, str]], add_generation_prompt: bool = True) -> str:
-        text = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
-        return text + ("<|im_start|>assistant\n" if add_generation_prompt else "")
-
-    def n_ctx(self) -> int:
-        return 1_000_000
+        return super().tokenize(text)
 
     def forget(self) -> None:
         self.forget_calls += 1
@@ -94,7 +84,7 @@ class ScriptedBackend:
         for prefix, text, p in zip(prefixes, texts, params, strict=True):
             if cancel is not None:
                 cancel.raise_if_cancelled()
-            cont = _continue(self._reply(text, p), p)
+            cont = continuation(self._reply(text, p), p)
             self.counters.prompt_tokens_evaluated += _new_positions(self.tree, prefix)
             self.counters.tokens_generated += len(cont.tokens)
             self.tree.add(list(prefix) + cont.tokens)
@@ -116,20 +106,6 @@ class ScriptedBackend:
             self.counters.prompt_tokens_evaluated += _new_positions(self.tree, prefix)
             self.tree.add(prefix)
         return [self.values(text) for text in texts]
-
-
-def _continue(reply: str, params: SampleParams) -> Continuation:
-    """Apply stop strings and the token limit the way a real backend does."""
-    hit = find_stop(reply, params.stop)
-    if hit is not None:
-        at, stop = hit
-        if at + len(stop) <= params.max_tokens:
-            return Continuation([ord(c) for c in reply[: at + len(stop)]], reply[:at], "stop", stop)
-    if len(reply) >= params.max_tokens:
-        return Continuation(
-            [ord(c) for c in reply[: params.max_tokens]], reply[: params.max_tokens], "length"
-        )
-    return Continuation([ord(c) for c in reply] + [EOS], reply, "eos")
 
 
 def _new_positions(tree: TokenTrie, tokens: Sequence[int]) -> int:
