@@ -9,6 +9,7 @@ wheel is pure Python, so unzipping it is what pip's install does with it.
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import shutil
 import subprocess
 import sys
@@ -69,3 +70,15 @@ def unpack_wheel(wheel: Path, site: Path) -> Path:
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(site)
     return site
+
+
+def installed_editor_path(site: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m o1coder editor-path nvim` run with only `site` (an unpacked wheel) importable."""
+    return subprocess.run(
+        [sys.executable, "-m", "o1coder", "editor-path", "nvim"],
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

@@ -8,9 +8,6 @@ from the sdist); see packaging_helpers.py. Nothing is installed into this enviro
 from __future__ import annotations
 
 import email
-import os
-import subprocess
-import sys
 import tarfile
 import tomllib
 import zipfile
@@ -18,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
-from packaging_helpers import REPO, Dists, unpack_wheel
+from packaging_helpers import REPO, Dists, installed_editor_path, unpack_wheel
 
 from o1coder.editors import EditorNotFound, editor_path
 
@@ -81,14 +78,7 @@ def test_the_sdist_builds_the_same_wheel_and_carries_the_plugin(built_dists: Dis
 def test_editor_path_from_the_unpacked_wheel(built_dists: Dists, tmp_path: Path) -> None:
     """`o1coder editor-path nvim` of an installed wheel names the plugin inside that installation."""
     site = unpack_wheel(built_dists.wheel, tmp_path / "site")
-    proc = subprocess.run(
-        [sys.executable, "-m", "o1coder", "editor-path", "nvim"],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(site)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = installed_editor_path(site, tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert Path(proc.stdout.strip()) == site / "o1coder" / "editors" / "nvim"
 

@@ -14,12 +14,11 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from packaging_helpers import Dists, unpack_wheel
+from packaging_helpers import Dists, installed_editor_path, unpack_wheel
 from test_nvim import SCRIPTS, nvim_binary
 
 REPO = Path(__file__).resolve().parents[2]
@@ -115,16 +114,9 @@ def test_packer_spec(tmp_path: Path) -> None:
 def test_lazy_nvim_spec_with_the_plugin_from_the_wheel(built_dists: Dists, tmp_path: Path) -> None:
     """Only the wheel installed, no clone: lazy.nvim's `dir` is what `o1coder editor-path nvim` prints."""
     site = unpack_wheel(built_dists.wheel, tmp_path / "site")
-    printed = subprocess.run(
-        [sys.executable, "-m", "o1coder", "editor-path", "nvim"],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(site)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout.strip()
-    folder = Path(printed)
+    proc = installed_editor_path(site, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    folder = Path(proc.stdout.strip())
     assert folder.is_relative_to(site), folder
     spec = from_clone(readme_block("**lazy.nvim**", "lua"), folder)
     result = run_installed(tmp_path, {"mode": "lazy", "spec": spec})
