@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from o1coder.cancel import Cancelled, CancelToken
-from o1coder.models.backend import SampleParams
+from o1coder.models.backend import SampleParams, common_prefix_length
 from o1coder.models.llama_backend import LlamaBackend
 
 pytestmark = pytest.mark.model
@@ -103,13 +103,13 @@ def test_repeated_prompts_beside_another_are_evaluated_once(backend):
     before = backend.counters.snapshot()
     backend.generate([tests_prompt, tests_prompt, answer_prompt], [GREEDY] * 3)
     used = backend.counters.since(before)
-    shared = LlamaBackend._lcp(tests_prompt, answer_prompt)
+    shared = common_prefix_length(tests_prompt, answer_prompt)
     # the shared start once, each prompt's own part once, and each stream's last token
     assert used.prompt_tokens_evaluated <= len(tests_prompt) + len(answer_prompt) - shared + 3
     # the next problem's test prompt: both samples find a slot holding its start (the previous
     # samples'), and its new part is still evaluated once
     next_tests = chat(backend, "Write three assert lines testing a function that reverses a list of words.")
-    held = LlamaBackend._lcp(tests_prompt, next_tests)
+    held = common_prefix_length(tests_prompt, next_tests)
     before = backend.counters.snapshot()
     backend.generate([next_tests, next_tests, answer_prompt], [GREEDY] * 3)
     used = backend.counters.since(before)

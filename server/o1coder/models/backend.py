@@ -91,6 +91,15 @@ class TokenTrie:
 # ------------------------------------------------------------------ rules every backend shares
 
 
+def common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
+    """How many leading tokens `a` and `b` share (what a KV cache holding one reuses for the other)."""
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
 def find_stop(text: str, stop: Sequence[str], start: int = 0) -> tuple[int, str] | None:
     """Where the earliest stop string in `text` (at or after `start`) begins, and which one it is.
 

@@ -34,6 +34,7 @@ from o1coder.models.backend import (
     Counters,
     SampleParams,
     TokenTrie,
+    common_prefix_length,
     find_stop,
     judgement_ids,
     plain_chat,
@@ -214,14 +215,6 @@ class LlamaBackend:
             tokens.insert(0, self._bos)
         return tokens
 
-    @staticmethod
-    def _lcp(a: Sequence[int], b: Sequence[int]) -> int:
-        n = min(len(a), len(b))
-        i = 0
-        while i < n and a[i] == b[i]:
-            i += 1
-        return i
-
     def _touch(self, slot: int) -> None:
         self._tick += 1
         self._last_used[slot] = self._tick
@@ -243,7 +236,7 @@ class LlamaBackend:
             raise ValueError(f"{len(prefixes)} prefixes in one call, at most {self._n_seq}")
         common = prefixes[0]
         for p in prefixes[1:]:
-            common = common[: self._lcp(common, p)]
+            common = common[: common_prefix_length(common, p)]
         common = common[: min(len(p) for p in prefixes) - 1]
 
         claimed: set[int] = set()
@@ -254,7 +247,7 @@ class LlamaBackend:
             for s in range(self._n_seq):
                 if s in claimed:
                     continue
-                n = min(self._lcp(self._slots[s], p), len(p) - 1)
+                n = min(common_prefix_length(self._slots[s], p), len(p) - 1)
                 if n > best_len:
                     best, best_len = s, n
             if best is not None:
@@ -267,8 +260,8 @@ class LlamaBackend:
             return slots  # type: ignore[return-value]
         # 2. The rest share a base slot holding the common prefix.
         free = [s for s in range(self._n_seq) if s not in claimed]
-        base = max(free, key=lambda s: (min(self._lcp(self._slots[s], common), len(common)), -self._last_used[s]))
-        self._truncate(base, self._lcp(self._slots[base], common))
+        base = max(free, key=lambda s: (min(common_prefix_length(self._slots[s], common), len(common)), -self._last_used[s]))
+        self._truncate(base, common_prefix_length(self._slots[base], common))
         self._evaluate({base: common[len(self._slots[base]) :]}, cancel)  # sliced when cancellable
         claimed.add(base)
         slots[need[0]] = base
