@@ -26,7 +26,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from lsprotocol import types
 
@@ -36,13 +36,14 @@ from o1coder.lsp import edits
 from o1coder.lsp.jobs import COMPLETION
 from o1coder.lsp.targets import FunctionTarget, find_function
 from o1coder.lsp.text import indent_of, is_blank, is_python_document, split_lines, utf16_len, utf16_to_index
-from o1coder.models.backend import SampleParams, find_stop
+from o1coder.models.backend import SampleParams, common_prefix_length, find_stop
 
 if TYPE_CHECKING:
     from o1coder.lsp.server import O1CoderServer
     from o1coder.models.backend import Backend
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 STRATEGY = "pseudocode"
 SECONDS = 30.0  # a hard stop, whatever the token split
@@ -279,19 +280,11 @@ def supports_fim(backend: Backend) -> bool:
 _CACHED: dict[int, list[int]] = {}
 
 
-def _common(a: list[int], b: list[int]) -> int:
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
-
-
 def _prefill(backend: Backend, head: list[int], cancel: CancelToken | None) -> None:
     """Put `head` (but its last piece) in the backend's cache, GHOST_PREFILL_PIECE tokens a call."""
     if GHOST_PREFILL_PIECE <= 0:
         return
-    done = _common(_CACHED.get(id(backend), []), head)
+    done = common_prefix_length(_CACHED.get(id(backend), []), head)
     for end in range(done + GHOST_PREFILL_PIECE, len(head), GHOST_PREFILL_PIECE):
         if cancel is not None:
             cancel.raise_if_cancelled()
@@ -421,19 +414,26 @@ async def _ghost(
         )
         return suggestion
 
-    job = ls.jobs.submit(uri, "ghost text", work, lane=COMPLETION, request_id=ls.protocol.msg_id)
+    suggestion = await _run_current(ls, uri, version, "ghost text", work)
+    return None if suggestion is None else ghost_items(prompt, suggestion)
+
+
+async def _run_current(
+    ls: O1CoderServer, uri: str, version: int | None, title: str, work: Callable[[CancelToken], T | None]
+) -> T | None:
+    """`work` run in the completion lane; None when it was cancelled, failed (reported), gave
+    nothing, or the document changed meanwhile (the answer is for text that is gone)."""
+    job = ls.jobs.submit(uri, title, work, lane=COMPLETION, request_id=ls.protocol.msg_id)
     try:
-        suggestion = await job.result()
+        result = await job.result()
     except Cancelled:
         return None
     except Exception as exc:
         _report_failure(ls, exc)
         return None
-    if suggestion is None:
-        return None
     if uri in ls.workspace.text_documents and ls.workspace.get_text_document(uri).version != version:
-        return None  # the user typed on: this suggestion is for text that is gone
-    return ghost_items(prompt, suggestion)
+        return None
+    return result
 
 
 def _report_failure(ls: O1CoderServer, exc: Exception) -> None:
@@ -463,18 +463,9 @@ async def _generate(
         budget = Budget(tokens=settings.editor.completion_budget_tokens, nodes=settings.search.budget_nodes, seconds=SECONDS)
         return engine.solve(problem, strategy=STRATEGY, budget=budget, tests=list(problem.docstring_examples), cancel=token)
 
-    job = ls.jobs.submit(uri, "completion", work, lane=COMPLETION, request_id=ls.protocol.msg_id)
-    try:
-        solved = await job.result()
-    except Cancelled:
+    solved = await _run_current(ls, uri, version, "completion", work)
+    if solved is None or not solved.code.strip():
         return None
-    except Exception as exc:
-        _report_failure(ls, exc)
-        return None
-    if not solved.code.strip():
-        return None
-    if uri in ls.workspace.text_documents and ls.workspace.get_text_document(uri).version != version:
-        return None  # the user typed on: this body is for text that is gone
     try:
         body = body_lines(target, solved.code, solved.pseudocode, keep)
     except edits.CodeShapeError as exc:
