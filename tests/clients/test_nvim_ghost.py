@@ -26,6 +26,29 @@ DOCSTRING_LINE = 1  # `o` here opens the body's first line
 WAIT_MS = 240_000
 
 
+def type_in_body(
+    tmp_path: Path, server: Any, mode: str, timeout: int, setup: dict | None = None, **waits: int
+) -> tuple[Path, dict[str, Any]]:
+    """Open the function's file in Neovim, type `return ` as its body's first line in `mode`
+    (tests/clients/nvim/ghost.lua); the file, and what the script saw."""
+    path = project(tmp_path, SIGNATURE)
+    return path, run_nvim(
+        tmp_path,
+        "ghost.lua",
+        {
+            "mode": mode,
+            "setup": {"cmd": server.cmd, **(setup or {})},
+            "file": str(path),
+            "line": DOCSTRING_LINE,
+            "keys": "return ",
+            "gap_ms": 60,
+            **waits,
+        },
+        timeout=timeout,
+        server=server,
+    )
+
+
 def server_log(tmp_path: Path) -> str:
     log = tmp_path / "state" / "o1coder" / "log" / "server.log"
     return log.read_text() if log.exists() else ""
@@ -36,22 +59,7 @@ def server_log(tmp_path: Path) -> str:
 def test_typing_shows_ghost_text_and_the_key_accepts_it_into_compiling_code(
     tmp_path: Path, o1coder_server: Any
 ) -> None:
-    path = project(tmp_path, SIGNATURE)
-    result = run_nvim(
-        tmp_path,
-        "ghost.lua",
-        {
-            "mode": "accept",
-            "setup": {"cmd": o1coder_server.cmd},
-            "file": str(path),
-            "line": DOCSTRING_LINE,
-            "keys": "return ",
-            "gap_ms": 60,
-            "wait_ms": WAIT_MS,
-        },
-        timeout=600,
-        server=o1coder_server,
-    )
+    path, result = type_in_body(tmp_path, o1coder_server, "accept", 600, wait_ms=WAIT_MS)
     assert result["attached"] and result["tab_mapping"] and not result["native"]
     assert result["typed_line"] == "    return ", result["typed_line"]  # Python's indent, then the keys
     [mark] = result["marks"]
@@ -77,22 +85,7 @@ def test_typing_shows_ghost_text_and_the_key_accepts_it_into_compiling_code(
 @pytest.mark.model
 @pytest.mark.slow
 def test_typing_clears_ghost_text_and_cancels_the_request_in_flight(tmp_path: Path, o1coder_server: Any) -> None:
-    path = project(tmp_path, SIGNATURE)
-    result = run_nvim(
-        tmp_path,
-        "ghost.lua",
-        {
-            "mode": "cancel",
-            "setup": {"cmd": o1coder_server.cmd},
-            "file": str(path),
-            "line": DOCSTRING_LINE,
-            "keys": "return ",
-            "gap_ms": 60,
-            "wait_ms": WAIT_MS,
-        },
-        timeout=600,
-        server=o1coder_server,
-    )
+    _, result = type_in_body(tmp_path, o1coder_server, "cancel", 600, wait_ms=WAIT_MS)
     assert result["shown"]
     # the key typed over the ghost text removed its marks at once (before any new answer)
     assert result["marks_after_typing"] == 0 and result["visible_after_typing"] is False
@@ -110,22 +103,8 @@ def test_typing_clears_ghost_text_and_cancels_the_request_in_flight(tmp_path: Pa
 
 def test_the_setting_turns_ghost_text_off(tmp_path: Path, o1coder_server: Any) -> None:
     """No model work: with ghost text off nothing is asked for, whatever is typed."""
-    path = project(tmp_path, SIGNATURE)
-    result = run_nvim(
-        tmp_path,
-        "ghost.lua",
-        {
-            "mode": "disabled",
-            "setup": {"cmd": o1coder_server.cmd, "ghost_text": {"enabled": False}},
-            "file": str(path),
-            "line": DOCSTRING_LINE,
-            "keys": "return ",
-            "gap_ms": 60,
-            "quiet_ms": 1500,  # 15 debounce periods
-        },
-        timeout=120,
-        server=o1coder_server,
-    )
+    setup = {"ghost_text": {"enabled": False}}
+    _, result = type_in_body(tmp_path, o1coder_server, "disabled", 120, setup, quiet_ms=1500)  # 15 debounce periods
     assert result["attached"] is False and result["tab_mapping"] is False
     assert result["requests_when_disabled"] == 0 and result["marks_when_disabled"] == 0
     assert result["tab_line"].startswith("    return ") and not result["tab_line"][len("    return ") :].strip()

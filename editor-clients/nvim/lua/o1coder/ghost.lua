@@ -357,6 +357,9 @@ function M.attach(bufnr, client)
       M.schedule(ev.buf)
     end
   end
+  local function dismiss(ev)
+    M.dismiss(ev.buf)
+  end
   api.nvim_create_autocmd({ "InsertEnter", "TextChangedI" }, {
     group = state.group,
     buffer = bufnr,
@@ -367,9 +370,7 @@ function M.attach(bufnr, client)
     group = state.group,
     buffer = bufnr,
     desc = "o1-coder: no ghost text beside the popup menu",
-    callback = function(ev)
-      M.dismiss(ev.buf)
-    end,
+    callback = dismiss,
   })
   api.nvim_create_autocmd("CursorMovedI", {
     group = state.group,
@@ -387,9 +388,7 @@ function M.attach(bufnr, client)
     group = state.group,
     buffer = bufnr,
     desc = "o1-coder: no ghost text outside insert mode",
-    callback = function(ev)
-      M.dismiss(ev.buf)
-    end,
+    callback = dismiss,
   })
 end
 
