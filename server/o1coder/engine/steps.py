@@ -132,6 +132,7 @@ class StepRunner:
         self.meter = meter
         self.root = Node.root(prompts.method_messages(problem))
         self.candidates: list[Candidate] = []
+        self.stated = stated_tests(problem, tests)  # the docstring's examples among the tests
         self.agreement = agree([])
         self._reports: dict[str, VerificationReport] = {}  # program -> its report: each runs once
         self._next_id = 1
@@ -316,7 +317,7 @@ class StepRunner:
         """Re-run execution agreement over every candidate; if the suspect tests changed, every
         code node's reward (its value) follows, and the tree's backed-up values with it."""
         before = set(self.agreement.suspect)
-        self.agreement = reconcile(self.candidates, self.settings.compile_weight, stated_tests(self.problem, self.tests))
+        self.agreement = reconcile(self.candidates, self.settings.compile_weight, self.stated)
         for candidate in self.candidates:
             if candidate.node is not None and not candidate.node.expanded:
                 candidate.node.is_terminal = not self.repairable(candidate.node)
