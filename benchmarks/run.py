@@ -30,7 +30,7 @@ from o1coder.config import Settings
 from o1coder.engine.engine import Engine
 from o1coder.engine.prompts import PROMPT_VERSION
 from o1coder.evaluation import datasets
-from o1coder.evaluation.runner import evaluate, format_table, summarize
+from o1coder.evaluation.runner import against_baseline, evaluate, format_table, summarize
 from o1coder.models.backend import SampleParams
 
 HERE = Path(__file__).resolve().parent
@@ -103,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         summary["raw"] = raw_speed(engine)
         print(json.dumps(summary["raw"]), file=sys.stderr)
     summaries = []
+    ran: dict[str, list] = {}
     for strategy in args.strategies.split(","):
         out = args.out / f"humaneval-{strategy}-{tag}.jsonl"
         started = time.monotonic()
@@ -113,12 +114,15 @@ def main(argv: list[str] | None = None) -> int:
 
         records = evaluate(engine, problems, strategy=strategy, out_path=out, on_record=show)
         records = [r for r in records if r.task_id in {p.task_id for p in problems}]
+        ran[strategy] = records
         s = summarize(records)
         seconds = sum(r.seconds for r in records)
         s["search_tokens_per_second"] = round(sum(r.tokens_generated for r in records) / seconds, 1) if seconds else 0
         s["run_seconds"] = round(time.monotonic() - started, 1)
         summaries.append(s)
         summary[strategy] = s
+        if strategy != "greedy" and "greedy" in ran:  # the targets are judged against greedy
+            summary[f"{strategy}_vs_greedy"] = against_baseline(ran["greedy"], records)
         span = "" if (args.offset, len(problems)) == (0, 40) else f"-n{len(problems)}" + (f"-at{args.offset}" if args.offset else "")
         if args.ids:
             span = f"-ids{len(problems)}-" + hashlib.sha1(args.ids.encode()).hexdigest()[:8]

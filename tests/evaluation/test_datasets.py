@@ -8,7 +8,14 @@ import pytest
 
 from o1coder.engine.problem import Problem, assemble_program
 from o1coder.evaluation import datasets
-from o1coder.evaluation.runner import EvalRecord, check_solution, done_ids, load_records, summarize
+from o1coder.evaluation.runner import (
+    EvalRecord,
+    against_baseline,
+    check_solution,
+    done_ids,
+    load_records,
+    summarize,
+)
 
 
 def test_humaneval_ships_164_problems():
@@ -97,3 +104,40 @@ def test_results_resume_and_summary(tmp_path):
     s = summarize(load_records(out, "greedy"))
     assert s["pass@1"] == 0.5 and s["tokens_per_problem"] == 200 and s["aspr"] == 0.5
     assert s["reevaluation_ratio"] == pytest.approx((110 + 400) / 490)
+
+
+def _rec(task: str, strategy: str, passed: bool, seconds: float, ended_by: str = "") -> EvalRecord:
+    return EvalRecord(task, strategy, passed, "", 0, 0, 0, 1, seconds, 0, 0, None, "done", "v", ended_by=ended_by)
+
+
+def test_a_strategy_against_greedy_counts_points_kept_lost_gained_and_the_median_ratio():
+    greedy = [
+        _rec("H/9", "greedy", True, 10.0),
+        _rec("H/10", "greedy", True, 8.0),
+        _rec("H/2", "greedy", False, 12.0),
+        _rec("H/3", "greedy", False, 9.0),
+        _rec("H/4", "greedy", True, 11.0),  # the other strategy has not run it yet
+    ]
+    mcts = [
+        _rec("H/9", "mcts", True, 9.0, "threshold"),
+        _rec("H/10", "mcts", False, 40.0, "budget"),
+        _rec("H/2", "mcts", True, 20.0, "consensus"),
+        _rec("H/3", "mcts", True, 44.0, "budget"),
+    ]
+    c = against_baseline(greedy, mcts)
+    assert c["problems"] == 4  # the problems both ran
+    assert c["points"] == 25.0  # 3 of 4 solved against greedy's 2 of 4 (H/9, H/10)
+    assert (c["keeps"], c["of_baseline_solved"], c["keeps_share"]) == (1, 2, 0.5)
+    assert c["lost"] == ["H/10"]
+    assert c["gained"] == ["H/2", "H/3"]  # dataset order
+    assert c["median_seconds"] == 30.0 and c["baseline_median_seconds"] == 9.5
+    assert c["median_seconds_ratio"] == round(30.0 / 9.5, 2)
+    assert c["ended_by"]["budget"] == {"count": 2, "passed": 1, "median_seconds": 42.0}
+    assert c["ended_by"]["threshold"] == {"count": 1, "passed": 1, "median_seconds": 9.0}
+    assert against_baseline(greedy, [])["problems"] == 0
+
+
+def test_task_ids_are_listed_in_dataset_order():
+    greedy = [_rec(f"H/{n}", "greedy", False, 1.0) for n in (10, 9, 100)]
+    mcts = [_rec(f"H/{n}", "mcts", True, 1.0) for n in (100, 10, 9)]
+    assert against_baseline(greedy, mcts)["gained"] == ["H/9", "H/10", "H/100"]

@@ -188,3 +188,58 @@ def format_table(summaries: list[dict]) -> str:
             f"{s.get('median_seconds', 0):>6.1f} {s['reevaluation_ratio']:>7.2f}x  {ended}"
         )
     return "\n".join(rows)
+
+
+def _ordered(task_ids: Iterable[str]) -> list[str]:
+    """Task ids in dataset order: HumanEval/9 before HumanEval/10."""
+
+    def key(task_id: str) -> tuple[str, int, str]:
+        head, _, tail = task_id.rpartition("/")
+        return (head, int(tail), "") if tail.isdigit() else (head, -1, tail)
+
+    return sorted(task_ids, key=key)
+
+
+def against_baseline(baseline: list[EvalRecord], records: list[EvalRecord]) -> dict:
+    """A strategy's records beside a baseline's (greedy), on the problems both ran.
+
+    What the engine's targets are judged by: the pass@1 difference in points, the share of the
+    baseline's solved problems the strategy keeps (and which it lost or gained), the ratio of
+    median seconds, and, per way a solve ended, how many, how many correct and their median
+    seconds.
+    """
+    base = {r.task_id: r for r in baseline}
+    mine = {r.task_id: r for r in records if r.task_id in base}
+    if not mine:
+        return {"problems": 0}
+    n = len(mine)
+    base_solved = [t for t in mine if base[t].passed]
+    kept = [t for t in base_solved if mine[t].passed]
+    median = statistics.median(r.seconds for r in mine.values())
+    base_median = statistics.median(base[t].seconds for t in mine)
+    ended: dict[str, list[EvalRecord]] = {}
+    for r in mine.values():
+        key = r.ended_by or r.stopped_by or "-"
+        ended.setdefault(key, []).append(r)
+    return {
+        "baseline": baseline[0].strategy if baseline else "",
+        "strategy": next(iter(mine.values())).strategy,
+        "problems": n,
+        "points": round(100 * (sum(r.passed for r in mine.values()) - len(base_solved)) / n, 1),
+        "keeps": len(kept),
+        "of_baseline_solved": len(base_solved),
+        "keeps_share": round(len(kept) / len(base_solved), 3) if base_solved else None,
+        "lost": _ordered(t for t in base_solved if not mine[t].passed),
+        "gained": _ordered(t for t, r in mine.items() if r.passed and not base[t].passed),
+        "median_seconds": median,
+        "baseline_median_seconds": base_median,
+        "median_seconds_ratio": round(median / base_median, 2) if base_median else None,
+        "ended_by": {
+            key: {
+                "count": len(rs),
+                "passed": sum(r.passed for r in rs),
+                "median_seconds": statistics.median(r.seconds for r in rs),
+            }
+            for key, rs in sorted(ended.items())
+        },
+    }
