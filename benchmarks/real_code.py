@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import ast
 import doctest
+import functools
 import importlib.util
 import json
 import re
@@ -335,12 +336,16 @@ def _missing_context(result, task: Task) -> bool:
     return any(_missing_names(t or "", task) for t in texts)
 
 
+@functools.lru_cache(maxsize=16)
+def _top_level_names(source: str) -> frozenset[str]:
+    """The names a module binds at its top level (parsed once per module, not per error)."""
+    return frozenset(n for stmt in ast.parse(source).body for n in _binds(stmt))
+
+
 def _missing_names(text: str, task: Task) -> set[str]:
     """The module-level names of the real module (or modules) that `text`'s error says are missing."""
     names = set(re.findall(r"NameError: name '(\w+)' is not defined", text))
-    module = ast.parse(task.reference)
-    defined = {n for stmt in module.body for n in _binds(stmt)}
-    missing = names & defined
+    missing = names & _top_level_names(task.reference) if names else set()
     missing |= set(re.findall(r"(?:ImportError|ModuleNotFoundError): .*?'([\w.]+)'", text))
     return missing
 
