@@ -7,7 +7,7 @@ Measures, on the same loaded model:
 - search tokens/s and (prompt evaluated + generated) / unique tree tokens during the search.
 
     python benchmarks/run.py --problems 40 --budget-tokens 1500
-    nohup python benchmarks/run.py --problems all --strategies greedy,best-of-n,mcts &   # hours
+    nohup python benchmarks/run.py --problems all --strategies greedy,mcts --interleave 5 &   # hours
 
 Per-problem records go to benchmarks/results/humaneval-<strategy>-<tag>.jsonl (resumable:
 rerunning skips problems already done with the same settings, so an interrupted run is
@@ -30,7 +30,7 @@ from o1coder.config import Settings
 from o1coder.engine.engine import Engine
 from o1coder.engine.prompts import PROMPT_VERSION
 from o1coder.evaluation import datasets
-from o1coder.evaluation.runner import against_baseline, evaluate, format_table, summarize
+from o1coder.evaluation.runner import against_baseline, evaluate, format_table, load_records, summarize
 from o1coder.models.backend import SampleParams
 
 HERE = Path(__file__).resolve().parent
@@ -64,6 +64,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--strategies", default=",".join(STRATEGIES))
     ap.add_argument("--out", type=Path, default=HERE / "results")
     ap.add_argument("--model", default=None)
+    ap.add_argument(
+        "--interleave",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run every strategy on N problems before the next N (0: each strategy on all problems in turn)",
+    )
     ap.add_argument(
         "--search",
         default="{}",
@@ -102,31 +109,42 @@ def main(argv: list[str] | None = None) -> int:
         print("measuring raw generation speed...", file=sys.stderr)
         summary["raw"] = raw_speed(engine)
         print(json.dumps(summary["raw"]), file=sys.stderr)
+    strategies = args.strategies.split(",")
+    out_of = {strategy: args.out / f"humaneval-{strategy}-{tag}.jsonl" for strategy in strategies}
+    spent = dict.fromkeys(strategies, 0.0)
+
+    def show(rec) -> None:
+        print(f"[{rec.strategy}] {'PASS' if rec.passed else 'fail'} {rec.task_id} "
+              f"{rec.tokens_generated} tok {rec.seconds:.1f}s", file=sys.stderr)
+
+    # --interleave N: every strategy on N problems before the next N, so the records of one
+    # problem are minutes apart (a shared machine's speed drifts over an hour; seconds are compared)
+    step = args.interleave if args.interleave > 0 else max(1, len(problems))
+    for at in range(0, len(problems), step):
+        for strategy in strategies:
+            started = time.monotonic()
+            evaluate(engine, problems[at : at + step], strategy=strategy, out_path=out_of[strategy], on_record=show)
+            spent[strategy] += time.monotonic() - started
+
+    wanted = {p.task_id for p in problems}
     summaries = []
     ran: dict[str, list] = {}
-    for strategy in args.strategies.split(","):
-        out = args.out / f"humaneval-{strategy}-{tag}.jsonl"
-        started = time.monotonic()
-
-        def show(rec, strategy=strategy) -> None:
-            print(f"[{strategy}] {'PASS' if rec.passed else 'fail'} {rec.task_id} "
-                  f"{rec.tokens_generated} tok {rec.seconds:.1f}s", file=sys.stderr)
-
-        records = evaluate(engine, problems, strategy=strategy, out_path=out, on_record=show)
-        records = [r for r in records if r.task_id in {p.task_id for p in problems}]
+    span = "" if (args.offset, len(problems)) == (0, 40) else f"-n{len(problems)}" + (f"-at{args.offset}" if args.offset else "")
+    if args.ids:
+        span = f"-ids{len(problems)}-" + hashlib.sha1(args.ids.encode()).hexdigest()[:8]
+    for strategy in strategies:
+        records = [r for r in load_records(out_of[strategy], strategy) if r.task_id in wanted]
         ran[strategy] = records
         s = summarize(records)
         seconds = sum(r.seconds for r in records)
         s["search_tokens_per_second"] = round(sum(r.tokens_generated for r in records) / seconds, 1) if seconds else 0
-        s["run_seconds"] = round(time.monotonic() - started, 1)
+        s["run_seconds"] = round(spent[strategy], 1)
         summaries.append(s)
         summary[strategy] = s
         if strategy != "greedy" and "greedy" in ran:  # the targets are judged against greedy
             summary[f"{strategy}_vs_greedy"] = against_baseline(ran["greedy"], records)
-        span = "" if (args.offset, len(problems)) == (0, 40) else f"-n{len(problems)}" + (f"-at{args.offset}" if args.offset else "")
-        if args.ids:
-            span = f"-ids{len(problems)}-" + hashlib.sha1(args.ids.encode()).hexdigest()[:8]
-        (args.out / f"summary-{tag}{span}.json").write_text(json.dumps(summary, indent=2))
+    summary["interleave"] = args.interleave
+    (args.out / f"summary-{tag}{span}.json").write_text(json.dumps(summary, indent=2))
     print(format_table(summaries))
     print(json.dumps(summary, indent=2))
     return 0
