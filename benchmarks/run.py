@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         "problems": len(problems),
         "offset": args.offset,
         "ids": args.ids,
+        "interleave": args.interleave,
         "prompt_version": PROMPT_VERSION,
         "command": "python benchmarks/run.py " + " ".join(sys.argv[1:] if argv is None else argv),
     }
@@ -143,7 +144,6 @@ def main(argv: list[str] | None = None) -> int:
         summary[strategy] = s
         if strategy != "greedy" and "greedy" in ran:  # the targets are judged against greedy
             summary[f"{strategy}_vs_greedy"] = against_baseline(ran["greedy"], records)
-    summary["interleave"] = args.interleave
     (args.out / f"summary-{tag}{span}.json").write_text(json.dumps(summary, indent=2))
     print(format_table(summaries))
     print(json.dumps(summary, indent=2))

@@ -143,6 +143,11 @@ def load_records(out_path: Path, strategy: str | None = None) -> list[EvalRecord
     return records
 
 
+def _ended(record: EvalRecord) -> str:
+    """How a solve ended: its `ended_by`, else (records before it) its `stopped_by`."""
+    return record.ended_by or record.stopped_by or "-"
+
+
 def summarize(records: list[EvalRecord]) -> dict:
     n = len(records)
     if not n:
@@ -150,7 +155,7 @@ def summarize(records: list[EvalRecord]) -> dict:
     asprs = [r.aspr for r in records if r.aspr is not None]
     ended: dict[str, int] = {}
     for r in records:
-        ended[r.ended_by or r.stopped_by or "-"] = ended.get(r.ended_by or r.stopped_by or "-", 0) + 1
+        ended[_ended(r)] = ended.get(_ended(r), 0) + 1
     return {
         "strategy": records[0].strategy,
         "problems": n,
@@ -219,8 +224,7 @@ def against_baseline(baseline: list[EvalRecord], records: list[EvalRecord]) -> d
     base_median = statistics.median(base[t].seconds for t in mine)
     ended: dict[str, list[EvalRecord]] = {}
     for r in mine.values():
-        key = r.ended_by or r.stopped_by or "-"
-        ended.setdefault(key, []).append(r)
+        ended.setdefault(_ended(r), []).append(r)
     return {
         "baseline": baseline[0].strategy if baseline else "",
         "strategy": next(iter(mine.values())).strategy,
