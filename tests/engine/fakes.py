@@ -176,7 +176,8 @@ class FakeVerifier:
 class BehaviourVerifier:
     """FAKE verifier with behaviour: a program containing a marker returns that marker's values.
 
-    `behaviours[marker][test name]` is what the program's call returns on that test's input;
+    `behaviours[marker][test name]` is what the program's call returns on that test's input (an
+    exception instance: what it raises);
     `expected[test name]` is what the test expects. Outcomes carry the canonical output the
     real sandbox records, so execution agreement sees what it sees in a real solve.
     """
@@ -186,7 +187,7 @@ class BehaviourVerifier:
     programs: list[str] = field(default_factory=list)
 
     def __call__(self, program: str, tests: list[TestCase]) -> VerificationReport:
-        from o1coder.sandbox.child.plain import canonical
+        from o1coder.sandbox.child.plain import canonical, dumps
 
         self.programs.append(program)
         marker = next((m for m in self.behaviours if m in program), None)
@@ -195,6 +196,11 @@ class BehaviourVerifier:
         outcomes = []
         for test in tests:
             value = self.behaviours[marker][test.name]
+            if isinstance(value, BaseException):  # the call raised, as the sandbox records it
+                name = type(value).__name__
+                message = f"{name}: {value}"
+                outcomes.append(TestOutcome(test.name, TestStatus.ERROR, message, output=dumps(["raised", name])))
+                continue
             ok = value == self.expected[test.name]
             outcomes.append(
                 TestOutcome(

@@ -119,6 +119,48 @@ def test_programs_that_did_not_load_have_no_say():
     assert [c.members for c in agreement.clusters] == [(0,)]
 
 
+
+def test_a_test_every_program_raises_on_is_suspect_when_no_program_passes_it():
+    """A malformed test (`f(1)` for a function of a string): the consensus raises on its call."""
+    malformed = RIGHT | {"t4": TypeError("object of type 'int' has no len()")}
+    pool = candidates(
+        ("def f(x):\n    return x  # RIGHT-a", malformed),
+        ("def f(x):\n    return int(x)  # RIGHT-b", malformed),
+        ("def f(x):\n    return x + 1  # OFF", OFF_BY_ONE | {"t4": TypeError("no")}),
+    )
+    agreement = agree(pool)
+    assert agreement.winner.members == (0, 1) and agreement.suspect == {"t4": "raising TypeError"}
+    reconcile(pool, 0.1)
+    answer = consensus_answer(pool, agreement)
+    assert answer.report.outcomes[3].status is TestStatus.SUSPECT
+    assert "2 different candidates agree on raising TypeError" in answer.report.outcomes[3].message
+    assert answer.reward == pytest.approx(1.0)
+    assert pool[0].raw_report.outcomes[3].status is TestStatus.ERROR  # the sandbox's own report kept
+
+
+def test_a_test_some_program_passes_stays_judged_though_the_consensus_raises_on_it():
+    """A bug the consensus shares (it raises where the test expects a value) is still searched for
+    once one program shows the exception can be avoided."""
+    shared_bug = RIGHT | {"t4": IndexError("list index out of range")}
+    pool = candidates(
+        ("def f(x):\n    return x  # BUG-a", shared_bug),
+        ("def f(x):\n    return int(x)  # BUG-b", shared_bug),
+        ("def f(x):\n    return x + 1  # PLEASE", PLEASER),
+    )
+    agreement = agree(pool)
+    # {BUG-a, BUG-b} 2 x 3 = 6 beats {PLEASE} 1 x 4 = 4, but PLEASE passes t4: not suspect
+    assert agreement.winner.members == (0, 1) and agreement.suspect == {}
+    reconcile(pool, 0.1)
+    assert pool[0].report.outcomes[3].status is TestStatus.ERROR
+    assert pool[0].reward == pytest.approx(0.1 + 0.9 * 3 / 4)
+
+
+def test_one_program_raising_twice_overrules_no_test():
+    same = "def f(x):\n    return x  # RIGHT"
+    malformed = RIGHT | {"t4": TypeError("no")}
+    pool = candidates((same, malformed), (same + "\n", malformed))
+    assert not agree(pool).consensus and agree(pool).suspect == {}
+
 # -- a solve: System 1 ends at a consensus and reports the suspect test ----------------------------
 
 PROBLEM = Problem.from_source('def f(x):\n    """Return x."""\n')
