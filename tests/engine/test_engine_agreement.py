@@ -119,7 +119,6 @@ def test_programs_that_did_not_load_have_no_say():
     assert [c.members for c in agreement.clusters] == [(0,)]
 
 
-
 def test_a_test_every_program_raises_on_is_suspect_when_no_program_passes_it():
     """A malformed test (`f(1)` for a function of a string): the consensus raises on its call."""
     malformed = RIGHT | {"t4": TypeError("object of type 'int' has no len()")}
@@ -160,6 +159,7 @@ def test_one_program_raising_twice_overrules_no_test():
     malformed = RIGHT | {"t4": TypeError("no")}
     pool = candidates((same, malformed), (same + "\n", malformed))
     assert not agree(pool).consensus and agree(pool).suspect == {}
+
 
 # -- a solve: System 1 ends at a consensus and reports the suspect test ----------------------------
 

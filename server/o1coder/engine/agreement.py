@@ -113,8 +113,9 @@ def agree(candidates: Sequence[Candidate], stated: frozenset[str] = frozenset())
     if clusters and clusters[0].independent >= MIN_INDEPENDENT:
         winner = candidates[clusters[0].members[0]].report
         passed_by_some = frozenset().union(*(c.passed for c in clusters))
+        met = passed_by_some & stated
         for outcome in winner.outcomes:
-            if outcome.name in passed_by_some & stated:
+            if outcome.name in met:
                 continue  # a docstring example some candidate meets: it decides, no vote overrules it
             if not outcome.output or outcome.status is TestStatus.PASSED:
                 continue  # agreement, or nothing came back
@@ -127,7 +128,7 @@ def agree(candidates: Sequence[Candidate], stated: frozenset[str] = frozenset())
 
 
 def raised(output: str) -> bool:
-    """Whether a canonical output records an exception (see `o1coder.sandbox.child.candidate`)."""
+    """Whether a canonical output records an exception (`["raised", type name]`, see `o1coder.sandbox.run`)."""
     return output.startswith('["raised"')
 
 
