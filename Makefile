@@ -16,9 +16,24 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 
+# llama.cpp is compiled for this CPU (-march=native) but without Intel AMX: its AMX matmul
+# executes tile instructions on worker threads whose tile state was never set up and dies with
+# SIGILL (`tilezero` in ggml_backend_amx_mul_mat on a Sapphire Rapids VM; llama.cpp PR 26954).
+# The wheel is built once into .whl/llama: pip's own cache would hand back one built with AMX.
+LLAMA := llama-cpp-python==0.3.36
+LLAMA_WHEELS := .whl/llama
+ifeq ($(shell uname -m),x86_64)
+LLAMA_CFLAGS := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+endif
+
+$(LLAMA_WHEELS)/.built: | $(PY)
+	CFLAGS="$(LLAMA_CFLAGS)" CXXFLAGS="$(LLAMA_CFLAGS)" $(PIP) wheel -q --no-cache-dir --no-deps -w $(LLAMA_WHEELS) $(LLAMA)
+	touch $@
+
 # torch first: 2.13.0 is a local CPU wheel; anything unpinned would pull a CUDA build.
-$(STAMP): pyproject.toml | $(PY)
+$(STAMP): pyproject.toml $(LLAMA_WHEELS)/.built | $(PY)
 	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q --force-reinstall --no-deps $(LLAMA_WHEELS)/llama_cpp_python-*.whl
 	$(PIP) install -q -e '.[dev,train]'
 	touch $(STAMP)
 

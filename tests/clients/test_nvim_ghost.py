@@ -93,7 +93,11 @@ def test_typing_clears_ghost_text_and_cancels_the_request_in_flight(tmp_path: Pa
     assert result["cancelled_by_typing"] in result["cancelled"]
     assert result["cancelled_by_esc"] in result["cancelled"]
     assert result["marks_after_esc"] == 0 and result["in_flight_after_esc"] is False
-    assert "cancel requested (the client cancelled the request)" in server_log(tmp_path)
+    # the server received both cancels; whether each still found the model working is timing
+    # (a 0.5 s answer may already be on its way), so the log line for either outcome counts
+    log = server_log(tmp_path)
+    for request_id in (result["cancelled_by_typing"], result["cancelled_by_esc"]):
+        assert f"$/cancelRequest {request_id}: " in log, log
     # every request while typing is Automatic (2), at the cursor
     assert {r["trigger"] for r in result["requests"]} == {2}
     # with nothing shown, <Tab> kept its meaning: the indent plugin inserted blanks

@@ -405,7 +405,9 @@ def test_jobs_cancel_previous_on_the_same_document_and_queue_across_documents() 
     asyncio.run(scenario())
 
 
-def test_jobs_cancel_by_request_and_progress_token_and_completion_lane() -> None:
+def test_jobs_cancel_by_request_and_progress_token_and_completion_lane(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="o1coder.lsp.jobs")
+
     async def scenario() -> None:
         jobs = Jobs()
         started = threading.Event()
@@ -418,6 +420,10 @@ def test_jobs_cancel_by_request_and_progress_token_and_completion_lane() -> None
         assert jobs.cancel_progress("other") == []
         assert jobs.cancel_request(7) == [work]
         assert jobs.request_cancelled(7) and not jobs.request_cancelled(8)
+        assert jobs.cancel_request(7) == []  # cancelled already: nothing more to stop
+        logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("$/cancelRequest 7: ")]
+        assert logged[0].startswith(f"$/cancelRequest 7: stopped job {work.id} Implement"), logged
+        assert "no work of it still running" in logged[1], logged
         with pytest.raises(Cancelled):
             await work.result()
         assert await completion_job.result() == "body"

@@ -214,10 +214,20 @@ class Jobs:
         return cancelled
 
     def cancel_request(self, request_id: Any) -> list[Job]:
+        """The client's $/cancelRequest for `request_id`: stop its job, if one is still running.
+
+        Every cancel is logged, also one that finds nothing to stop: the answer may already be on
+        its way, a newer request on the document may have superseded the job, or the job may not
+        exist yet (`request_cancelled` then stops it before it starts)."""
         self._cancelled_requests.append(request_id)
-        return [
+        stopped = [
             j for j in self.unfinished() if j.request_id == request_id and j.cancel("the client cancelled the request")
         ]
+        if stopped:
+            log.info("$/cancelRequest %s: stopped %s", request_id, ", ".join(j.describe() for j in stopped))
+        else:
+            log.info("$/cancelRequest %s: no work of it still running (answered, superseded or not started)", request_id)
+        return stopped
 
     def request_cancelled(self, request_id: Any) -> bool:
         """Whether the client cancelled request `request_id` (maybe before its job existed)."""
