@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dis
 import inspect
+import json
 import os
 import subprocess
 import sys
@@ -137,6 +138,16 @@ def test_to_dict_is_plain_json():
     assert data["outcomes"][0]["status"] == "failed"
     assert (data["passed"], data["total"], data["compiled"]) == (0, 1, True)
     assert "isolation" in data and "output" in data
+
+
+def test_from_dict_reads_back_what_to_dict_wrote():
+    code = "def add(a, b):\n    print('adding')\n    return a + b\n"
+    tests = [TestCase("ok", "assert add(1, 1) == 2"), TestCase("wrong", "assert add(1, 1) == 3")]
+    report = run_tests(code, tests, LIMITS)
+    again = VerificationReport.from_dict(json.loads(json.dumps(report.to_dict())))
+    assert again == report
+    assert [o.status for o in again.outcomes] == [TestStatus.PASSED, TestStatus.FAILED]
+    assert again.outcomes[0].output == report.outcomes[0].output != ""
 
 
 def test_tests_see_candidate_globals_but_not_each_others():

@@ -89,3 +89,26 @@ class VerificationReport:
             o["status"] = o["status"].value if isinstance(o["status"], TestStatus) else o["status"]
         d.update(passed=self.passed, total=self.total, suspect=self.suspect)
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> VerificationReport:
+        """The report `to_dict` wrote (its derived counts are recomputed, not read)."""
+        outcomes = [
+            TestOutcome(
+                name=o["name"],
+                status=TestStatus(o["status"]),
+                message=o.get("message", ""),
+                seconds=o.get("seconds", 0.0),
+                output=o.get("output", ""),
+            )
+            for o in d.get("outcomes", [])
+        ]
+        return cls(
+            compiled=d["compiled"],
+            outcomes=outcomes,
+            isolation=d.get("isolation", ""),
+            error=d.get("error", ""),
+            output=d.get("output", ""),
+            output_truncated=d.get("output_truncated", False),
+            notes=list(d.get("notes", [])),
+        )
