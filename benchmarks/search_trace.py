@@ -25,6 +25,7 @@ Records go to <out>/trace-<tag>.jsonl, one line per problem, resumable like run.
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import json
 import statistics
@@ -148,14 +149,19 @@ def load_candidates(trace: dict) -> list[Candidate]:
     return out
 
 
-def replay(trace: dict) -> dict:
-    """Where the engine's current agreement rules stop the recorded search, and with what answer."""
+def replay(trace: dict, patience: int = 0) -> dict:
+    """Where the engine's current agreement rules stop the recorded search, and with what answer.
+
+    `patience` > 0 simulates a stop rule the engine does not have: the search ends ("stalled")
+    once `patience` more candidates were verified after the answer's reward last rose. A stop by
+    it changes nothing before it, so it is exact wherever the agreement rules are."""
     candidates = load_candidates(trace)
     weight, threshold = trace["compile_weight"], trace["value_threshold"]
     stated = frozenset(trace["stated"])
     recorded = trace["result"]
     diverged = False
     final: dict = {}
+    best_reward, rose_at = -1.0, 0
     for at, check in enumerate(trace["checks"]):
         seen = candidates[: check["candidates"]]
         agreement = reconcile(seen, weight, stated)  # judges every candidate afresh, as the engine does
@@ -172,12 +178,17 @@ def replay(trace: dict) -> dict:
         }
         if answer is not None and answer.reward >= threshold:
             return {**final, "stopped_by": "consensus" if agreement.consensus else "threshold"}
+        reward = answer.reward if answer is not None else 0.0
+        if reward > best_reward:
+            best_reward, rose_at = reward, check["candidates"]
+        elif patience and check["candidates"] - rose_at >= patience:
+            return {**final, "stopped_by": "stalled"}
         if sorted(agreement.suspect) != check["suspect"]:
             diverged = True  # from here the recorded tree is not the one this rule would grow
     return {**final, "stopped_by": "", "recorded_ended_by": recorded["ended_by"]}
 
 
-def replay_dir(folder: Path) -> dict:
+def replay_dir(folder: Path, patience: int = 0) -> dict:
     rows = []
     for path in sorted(folder.glob("trace-*.jsonl")):
         for line in path.read_text().splitlines():
@@ -185,7 +196,7 @@ def replay_dir(folder: Path) -> dict:
                 trace = json.loads(line)
             except json.JSONDecodeError:
                 continue  # a line cut by an interruption
-            now = replay(trace)
+            now = replay(trace, patience)
             rows.append({"task_id": trace["task_id"], "recorded": trace["result"], "replayed": now})
     earlier = [r for r in rows if r["replayed"]["stopped_by"] and r["replayed"]["seconds"] < r["recorded"]["seconds"] - 1]
     changed = [r for r in rows if r["replayed"]["stopped_by"] and r["replayed"]["passed"] != r["recorded"]["passed"]]
@@ -195,6 +206,7 @@ def replay_dir(folder: Path) -> dict:
         "stops_earlier": len(earlier),
         "stops_earlier_exact": sum(r["replayed"]["exact"] for r in earlier),
         "verdict_changed": [r["task_id"] for r in changed],
+        "replayed_stopped_by": dict(collections.Counter(r["replayed"]["stopped_by"] or "recorded end" for r in rows)),
         "median_seconds_recorded": statistics.median(r["recorded"]["seconds"] for r in rows) if rows else 0,
         "median_seconds_replayed": statistics.median(
             r["replayed"]["seconds"] if r["replayed"]["stopped_by"] else r["recorded"]["seconds"] for r in rows
@@ -243,10 +255,17 @@ def main(argv: list[str] | None = None) -> int:
     rep = sub.add_parser("replay", help="replay the traces in a folder under the current rules")
     rep.add_argument("folder", type=Path)
     rep.add_argument("--rows", action="store_true", help="print every problem's row too")
+    rep.add_argument(
+        "--patience",
+        type=int,
+        default=0,
+        metavar="N",
+        help="simulate a stop once N candidates were verified after the answer's reward last rose (not an engine rule)",
+    )
     args = ap.parse_args(argv)
     if args.command == "record":
         return record(args)
-    summary = replay_dir(args.folder)
+    summary = replay_dir(args.folder, args.patience)
     if not args.rows:
         summary.pop("rows")
     print(json.dumps(summary, indent=2))

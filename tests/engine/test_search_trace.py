@@ -31,8 +31,8 @@ TESTS = [
 PROGRAMS = ["def count(s):\n    return len(s)\n", "def count(s):\n    return sum(1 for _ in s)\n"]
 
 
-def synthetic_trace(checks: list[dict]) -> dict:
-    """A trace as `record` writes it, with real sandbox reports for PROGRAMS."""
+def synthetic_trace(checks: list[dict], programs: list[str] = PROGRAMS) -> dict:
+    """A trace as `record` writes it, with real sandbox reports for `programs`."""
     candidates = [
         {
             "code": program,
@@ -42,7 +42,7 @@ def synthetic_trace(checks: list[dict]) -> dict:
             "report": run_tests(program, TESTS).to_dict(),
             "hidden_passed": True,
         }
-        for i, program in enumerate(PROGRAMS)
+        for i, program in enumerate(programs)
     ]
     return {
         "task_id": "Synthetic/0",
@@ -87,6 +87,16 @@ def test_a_stop_after_the_suspects_differed_is_not_exact() -> None:
     assert replayed["stopped_by"] == "consensus" and replayed["exact"] is False
 
 
+def test_patience_stops_a_search_whose_answer_stopped_improving() -> None:
+    # the second program returns 0: it fails t1 and the first program stays the answer (0.55)
+    programs = [PROGRAMS[0], "def count(s):\n    return 0\n"]
+    trace = synthetic_trace([check(10.0, 1), check(20.0, 2), check(60.0, 2)], programs)
+    assert search_trace.replay(trace)["stopped_by"] == ""  # the engine's rules search on
+    stalled = search_trace.replay(trace, patience=1)
+    assert stalled["stopped_by"] == "stalled" and (stalled["at_check"], stalled["answer"]) == (1, 0)
+    assert search_trace.replay(trace, patience=2)["stopped_by"] == ""  # one candidate since it rose
+
+
 def test_replay_dir_counts_earlier_stops(tmp_path: Path) -> None:
     earlier = synthetic_trace([check(10.0, 1), check(20.0, 2), check(60.0, 2)])
     never = {**synthetic_trace([check(10.0, 1)]), "task_id": "Synthetic/1"}
@@ -94,6 +104,7 @@ def test_replay_dir_counts_earlier_stops(tmp_path: Path) -> None:
     summary = search_trace.replay_dir(tmp_path)
     assert summary["traces"] == 2 and summary["stops_earlier"] == 1 and summary["stops_earlier_exact"] == 1
     assert summary["verdict_changed"] == []
+    assert summary["replayed_stopped_by"] == {"consensus": 1, "recorded end": 1}
     assert summary["median_seconds_recorded"] == 80.0 and summary["median_seconds_replayed"] == 50.0  # (20 + 80) / 2
 
 
